@@ -1,0 +1,37 @@
+# `make run` starts the embedded demo; `make test` is what CI runs (.ci/run).
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Touched after a successful install: make re-installs only when the lock or pyproject is newer.
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements.lock
+	# The lock already holds every dependency; no build isolation, so the install needs no index.
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e '.[dev]'
+	touch $@
+
+run: venv
+	$(BIN)/python run.py
+
+test: venv
+	bash scripts/ensure-tools.sh
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	APPROVALS_ENVIRONMENT=test $(BIN)/pytest -q -x --durations=15
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+bench: venv
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf .data

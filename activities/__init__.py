@@ -1,0 +1,1 @@
+"""Side effects of the workflows: read-model writes, deadline computation, notifications."""

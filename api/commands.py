@@ -1,0 +1,176 @@
+"""The write side: issue project codes, start project workflows and send them validated updates."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError
+from domain.catalog import Catalog
+from domain.codes import make_project_code, validate_credit_code, validate_region_code
+from domain.inputs import ActionResult, Actor, CreateProject
+from models.tables import CodeSerialRow, ProjectRow, UserRow
+from settings import Settings
+from workflows.project import Opened, ProjectInput, ProjectWorkflow
+
+log = structlog.get_logger("approvals.api")
+# Supervising-department field of the project code: the district development and reform
+# commission files every project here (a local choice, see docs/codes.md).
+SUPERVISING_DEPARTMENT = "01"
+
+
+async def next_serial(db: AsyncSession, prefix: str) -> int:
+    """Atomically take the next serial for a code prefix (one statement on both databases)."""
+    dialect = db.bind.dialect.name if db.bind is not None else "postgresql"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = CodeSerialRow.__table__  # type: ignore[attr-defined]
+    stmt = insert(table).values(prefix=prefix, last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["prefix"], set_={"last": table.c.last + 1}).returning(
+        table.c.last
+    )
+    serial = (await db.execute(stmt)).scalar_one()
+    await db.commit()
+    return int(serial)
+
+
+async def assign_agent(db: AsyncSession) -> str:
+    """The active agent with the fewest open projects (ties by name)."""
+    load = (
+        select(func.count())
+        .where(col(ProjectRow.agent) == col(UserRow.username), col(ProjectRow.status).in_(["active", "suspended"]))
+        .scalar_subquery()
+    )
+    stmt = (
+        select(UserRow.username)
+        .where(col(UserRow.role) == "agent", col(UserRow.active))
+        .order_by(load, col(UserRow.username))
+        .limit(1)
+    )
+    agent = (await db.execute(stmt)).scalar_one_or_none()
+    if agent is None:
+        raise ApiError(409, "no_agent", "no deputy (代办员) is available to take the project")
+    return str(agent)
+
+
+async def owner_has_open_revocation(db: AsyncSession, organisation: str) -> bool:
+    """Whether the organisation has a revoked commitment still awaiting re-application."""
+    stmt = select(ProjectRow.code).where(col(ProjectRow.owner_org) == organisation, col(ProjectRow.revocations_open) > 0)
+    return (await db.execute(stmt.limit(1))).first() is not None
+
+
+def map_update_error(err: Exception, code: str) -> ApiError:
+    """Turn a Temporal error into the API's answer: the validator's refusal keeps its status and code."""
+    cause: BaseException | None = err.cause if isinstance(err, WorkflowUpdateFailedError) else err
+    if isinstance(cause, ApplicationError) and cause.type == "ActionRefused":
+        details = list(cause.details)
+        status = int(details[1]) if len(details) > 1 else 409
+        return ApiError(status, str(details[0]) if details else "refused", cause.message)
+    if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
+        return ApiError(409, "project_closed", f"project {code} is closed: its workflow has ended")
+    if isinstance(err, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return ApiError(503, "not_confirmed", "the action was sent but not confirmed in time; retry with the same key")
+    if isinstance(err, RPCError) and err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return ApiError(503, "temporal_unavailable", "the workflow service does not answer; retry with the same key")
+    raise err
+
+
+class Commands:
+    """Sends actions to project workflows; one instance per request."""
+
+    def __init__(self, client: Client, settings: Settings, catalog: Catalog) -> None:
+        self.client = client
+        self.settings = settings
+        self.catalog = catalog
+
+    async def create_project(
+        self, db: AsyncSession, actor: Actor, body: dict[str, Any], request_key: str | None
+    ) -> tuple[str, int]:
+        """Validate, issue a project code, start the workflow and wait until the project is visible."""
+        category = self.catalog.get(body["category"])
+        if category is None:
+            known = ", ".join(c.key for c in self.catalog.categories)
+            raise ApiError(422, "unknown_category", f"category {body['category']!r} is not in the catalog ({known})")
+        credit = validate_credit_code(body["owner_credit_code"])
+        region = validate_region_code(body.get("region_code") or self.settings.region_code)
+        if actor.role == "owner" and credit != actor.organisation:
+            raise ApiError(403, "not_own_organisation", "an owner creates projects for its own organisation only")
+        if body.get("phases") and not any(s.mode == "phased" for s in category.steps):
+            raise ApiError(422, "phases_not_applicable", f"category {category.key} has no phased permit")
+        if body.get("sections") and not any(s.joint_role for s in category.steps):
+            raise ApiError(422, "sections_not_applicable", f"category {category.key} has no joint acceptance")
+        agent = actor.username if actor.role == "agent" else await assign_agent(db)
+        year = datetime.now(ZoneInfo(self.settings.timezone)).year
+        prefix = f"{year}{region}{SUPERVISING_DEPARTMENT}{category.project_type}"
+        serial = await next_serial(db, prefix)
+        code = make_project_code(year, region, SUPERVISING_DEPARTMENT, category.project_type, serial)
+        create = CreateProject(
+            code=code,
+            name=body["name"],
+            category=category,
+            owner_org=credit,
+            agent=agent,
+            region_code=region,
+            investment_wan=body["investment_wan"],
+            key_project=bool(body.get("key_project")),
+            phases=body.get("phases") or [],
+            sections=body.get("sections") or [],
+            actor=actor,
+        )
+        start = WithStartWorkflowOperation(
+            ProjectWorkflow.run,
+            ProjectInput(create=create),
+            id=code,
+            task_queue=self.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        try:
+            result: ActionResult = await self.client.execute_update_with_start_workflow(
+                ProjectWorkflow.opened,
+                Opened(requested_by=actor.username),
+                start_workflow_operation=start,
+                id=_update_id(request_key),
+            )
+        except (WorkflowUpdateFailedError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+            raise map_update_error(err, code) from err
+        log.info("project_created", project_code=code, workflow_id=code, actor=actor.username, category=category.key)
+        return code, result.version
+
+    async def update(self, code: str, update: Callable[..., Any], inp: Any, request_key: str | None) -> ActionResult:
+        """Send one validated update; the answer arrives once the read model holds the change."""
+        handle = self.client.get_workflow_handle(code)
+        try:
+            result: ActionResult = await handle.execute_update(update, inp, id=_update_id(request_key))
+        except (WorkflowUpdateFailedError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+            raise map_update_error(err, code) from err
+        log.info(
+            "project_action",
+            project_code=code,
+            workflow_id=code,
+            actor=inp.actor.username,
+            action=getattr(update, "__name__", str(update)),
+            version=result.version,
+        )
+        return result
+
+
+def _update_id(request_key: str | None) -> str:
+    """Temporal deduplicates updates by id, so a retried request with the same key acts once."""
+    return f"req-{request_key}" if request_key else str(uuid.uuid4())

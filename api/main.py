@@ -1,0 +1,52 @@
+"""The FastAPI application: lifespan-owned engine and Temporal client, routes, problem details."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from activities.calendar_source import CalendarSource
+from api.deps import Services
+from api.errors import install_error_handlers
+from api.idempotency import IdempotencyMiddleware
+from api.routes import auth, office, problems, projects
+from logs import configure_logging
+from models.db import make_engine, session_factory
+from settings import Settings, get_settings
+from worker import connect
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API; settings default to the environment's."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_json, settings.log_level)
+        engine = make_engine(settings.database_url)
+        client = await connect(settings)
+        app.state.services = Services(
+            settings=settings,
+            sessions=session_factory(engine),
+            temporal=client,
+            calendar=CalendarSource(settings.workday_seconds, settings.timezone),
+        )
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Investment-project approvals",
+        version="1.0.0",
+        description="Approval orchestration for district government-affairs offices (项目审批代办).",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    for module in (auth, projects, problems, office):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

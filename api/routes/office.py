@@ -1,0 +1,105 @@
+"""Catalog, working-day calendar, inbox, statistics and health."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import ServicesDep, SessionDep, UserDep, require_role
+from api.errors import ApiError
+from api.queries import inbox, statistics
+from api.schemas import CalendarOut, CalendarYear, TaskOut
+from domain.calendar import arrangement_from_lists, rule_based_year
+from domain.catalog import DEPARTMENTS, default_catalog
+from models.tables import CalendarYearRow
+
+router = APIRouter()
+Year = Annotated[int, Path(ge=2000, le=2100)]
+
+
+@router.get("/catalog", tags=["catalog"])
+async def get_catalog(user: UserDep) -> dict[str, Any]:
+    """Categories with their stages, steps, departments, modes and limits."""
+    catalog = default_catalog()
+    return {
+        "departments": DEPARTMENTS,
+        "categories": [{**c.model_dump(mode="json"), "stages": [s.value for s in c.stages]} for c in catalog.categories],
+    }
+
+
+@router.get("/calendar/{year}", response_model=CalendarOut, tags=["calendar"])
+async def get_calendar(year: Year, user: UserDep, db: SessionDep) -> CalendarOut:
+    """The year's holidays and make-up working days; a year not loaded is the provisional fallback."""
+    row = await db.get(CalendarYearRow, year)
+    if row is None:
+        fallback = rule_based_year(year)
+        return CalendarOut(
+            year=year,
+            holidays=sorted(fallback.holidays),
+            workdays=sorted(fallback.workdays),
+            source=fallback.source,
+            provisional=True,
+        )
+    return CalendarOut(
+        year=year,
+        holidays=[date.fromisoformat(d) for d in row.holidays or []],
+        workdays=[date.fromisoformat(d) for d in row.workdays or []],
+        source=row.source,
+        provisional=False,
+    )
+
+
+@router.put("/calendar/{year}", response_model=CalendarOut, tags=["calendar"])
+async def put_calendar(year: Year, body: CalendarYear, user: UserDep, svc: ServicesDep, db: SessionDep) -> CalendarOut:
+    """The office loads a year's arrangement as published by the State Council; it replaces the year."""
+    require_role(user, "office")
+    try:
+        arrangement = arrangement_from_lists(year, body.holidays, body.workdays, source="office")
+    except ValueError as err:
+        raise ApiError(422, "invalid_calendar", str(err)) from None
+    row = await db.get(CalendarYearRow, year) or CalendarYearRow(
+        year=year, source="office", updated_at=datetime.now(UTC), updated_by=user.username
+    )
+    row.holidays = sorted(d.isoformat() for d in arrangement.holidays)
+    row.workdays = sorted(d.isoformat() for d in arrangement.workdays)
+    row.source = "office"
+    row.updated_at = datetime.now(UTC)
+    row.updated_by = user.username
+    db.add(row)
+    await db.commit()
+    svc.calendar.invalidate()
+    return await get_calendar(year, user, db)
+
+
+@router.get("/tasks", response_model=list[TaskOut], tags=["tasks"])
+async def get_tasks(user: UserDep, db: SessionDep) -> list[TaskOut]:
+    """The caller's inbox, oldest deadline first."""
+    return await inbox(db, user)
+
+
+@router.get("/stats", tags=["stats"])
+async def get_stats(user: UserDep, db: SessionDep) -> dict[str, Any]:
+    """Counts, department performance, the ladder and satisfaction."""
+    require_role(user, "section_chief", "office", "leader")
+    return await statistics(db)
+
+
+@router.get("/health", tags=["health"])
+async def health(svc: ServicesDep, db: SessionDep) -> JSONResponse:
+    """Up, and whether Temporal and the database answer."""
+    checks: dict[str, bool] = {}
+    try:
+        await db.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        checks["database"] = True
+    except Exception:
+        checks["database"] = False
+    try:
+        checks["temporal"] = await svc.temporal.service_client.check_health()
+    except Exception:
+        checks["temporal"] = False
+    ok = all(checks.values())
+    return JSONResponse({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503)

@@ -1,0 +1,1 @@
+"""The read model: SQLModel tables written by activities, read by the API."""

@@ -1,0 +1,174 @@
+"""Tables of the read model and of the service's own records (users, calendar, keys)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+def instant(nullable: bool = True, index: bool = False) -> Any:
+    """A timezone-aware timestamp column."""
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def json_column() -> Any:
+    """A JSON document column."""
+    return Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class ProjectRow(SQLModel, table=True):
+    """One project as the workflow last published it; `state` is the full domain state."""
+
+    __tablename__ = "projects"
+
+    code: str = Field(primary_key=True, max_length=24)
+    name: str
+    category: str = Field(index=True)
+    status: str = Field(index=True)
+    colour: str = Field(index=True)
+    stage: str = Field(index=True)
+    owner_org: str = Field(index=True, max_length=18)
+    agent: str = Field(index=True)
+    key_project: bool = False
+    revocations_open: int = 0
+    version: int
+    created_at: datetime = instant(nullable=False, index=True)
+    updated_at: datetime = instant(nullable=False)
+    state: dict[str, Any] = json_column()
+
+
+class StepRow(SQLModel, table=True):
+    """One step instance, for inboxes and statistics."""
+
+    __tablename__ = "steps"
+    __table_args__ = (Index("ix_steps_department_status", "department", "status"),)
+
+    code: str = Field(primary_key=True, max_length=24)
+    key: str = Field(primary_key=True)
+    name: str
+    stage: str
+    department: str
+    mode: str
+    status: str
+    attempt: int
+    commitment: bool
+    colour: str
+    limit_days: int
+    used_days: float
+    running_since: datetime | None = instant()
+    deadline: datetime | None = instant()
+    verify_deadline: datetime | None = instant()
+    opened_at: datetime | None = instant()
+    ended_at: datetime | None = instant()
+    rating: int | None = None
+
+
+class ProblemRow(SQLModel, table=True):
+    """A coordination problem and where it sits on the ladder."""
+
+    __tablename__ = "problems"
+
+    id: str = Field(primary_key=True)
+    code: str = Field(index=True, max_length=24)
+    step: str | None = None
+    stage: str = Field(index=True)
+    level: int = Field(index=True)
+    status: str = Field(index=True)
+    origin: str
+    summary: str
+    raised_by: str
+    reminders: int = 0
+    opened_at: datetime = instant(nullable=False)
+    due_at: datetime | None = instant()
+    resolved_at: datetime | None = instant()
+    resolved_by: str | None = None
+    resolution: str | None = None
+
+
+class RectificationRow(SQLModel, table=True):
+    """A department's rectification task after a bad rating."""
+
+    __tablename__ = "rectifications"
+
+    id: str = Field(primary_key=True)
+    code: str = Field(index=True, max_length=24)
+    step: str
+    department: str = Field(index=True)
+    status: str
+    score: int
+    opened_at: datetime = instant(nullable=False)
+    due_at: datetime | None = instant()
+    answer: str | None = None
+
+
+class EventRow(SQLModel, table=True):
+    """One line of a project's audit timeline; written once, never changed."""
+
+    __tablename__ = "events"
+
+    code: str = Field(primary_key=True, max_length=24)
+    seq: int = Field(primary_key=True)
+    at: datetime = instant(nullable=False)
+    actor: str
+    role: str
+    on_behalf_of: str | None = None
+    action: str
+    step: str | None = None
+    detail: dict[str, Any] = json_column()
+
+
+class UserRow(SQLModel, table=True):
+    """A person who logs in, with a role and what the role is bound to."""
+
+    __tablename__ = "users"
+
+    username: str = Field(primary_key=True, max_length=64)
+    password_hash: str
+    role: str
+    display_name: str = ""
+    department: str | None = None
+    stage: str | None = None
+    organisation: str | None = Field(default=None, index=True, max_length=18)
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = instant()
+
+
+class CalendarYearRow(SQLModel, table=True):
+    """One year's official working-day arrangement, editable by the office."""
+
+    __tablename__ = "calendar_years"
+
+    year: int = Field(primary_key=True)
+    holidays: list[str] = json_column()
+    workdays: list[str] = json_column()
+    source: str
+    updated_at: datetime = instant(nullable=False)
+    updated_by: str
+
+
+class CodeSerialRow(SQLModel, table=True):
+    """The last serial issued for one project-code prefix (year, region, department, type)."""
+
+    __tablename__ = "code_serials"
+
+    prefix: str = Field(primary_key=True, max_length=20)
+    last: int
+
+
+class IdempotencyRow(SQLModel, table=True):
+    """The first answer to a POST with an Idempotency-Key, replayed to its repeats."""
+
+    __tablename__ = "idempotency_keys"
+
+    username: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=200)
+    fingerprint: str
+    status_code: int | None = None
+    body: str | None = None
+    created_at: datetime = instant(nullable=False)

@@ -1,0 +1,48 @@
+"""Service settings: one pydantic-settings class, read once from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-dev-only-secret-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with embedded-demo defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="APPROVALS_", extra="ignore")
+
+    environment: Literal["demo", "test", "production"] = "demo"
+    database_url: str = Field(default="sqlite:///.data/readmodel.db", validation_alias="DATABASE_URL")
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "approvals"
+    # One working day lasts this many wall-clock seconds; 0 means the real calendar.
+    workday_seconds: float = 0
+    secret_key: str = DEFAULT_SECRET
+    token_minutes: int = 480
+    demo_password: str = "demo"
+    seed_demo: bool = True
+    region_code: str = "310115"
+    timezone: str = "Asia/Shanghai"
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+                raise ValueError("APPROVALS_SECRET_KEY must be set to a secret of 32+ characters in production")
+            if self.seed_demo:
+                raise ValueError("demo seeding is refused in production (set APPROVALS_SEED_DEMO=false)")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, loaded on first use."""
+    return Settings()

