@@ -108,7 +108,9 @@ async def act(
     result = await commands(svc).update(code, update, inp, request_key(user, key))
     shown = None
     if step is not None:
-        row = await visible_project(db, user, code)
+        # A fresh session: the request's own may hold a snapshot from before the update.
+        async with svc.sessions() as fresh:
+            row = await visible_project(fresh, user, code)
         project = Project.model_validate(row.state)
         found = next((s for s in project.steps if s.key == step), None)
         shown = step_out(found, await svc.calendar.clock(db), datetime.now(UTC)) if found else None

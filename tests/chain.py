@@ -1,0 +1,63 @@
+"""Helpers that walk projects through the chain over HTTP, as deputies and reviewers would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.seed import ORG_A, ORG_B
+from tests.conftest import Api
+
+ORGS = {"owner-a": ORG_A, "owner-b": ORG_B}
+
+
+async def create(api: Api, category: str = "general", owner: str = "owner-a", **extra: Any) -> dict[str, Any]:
+    """Create a project as `owner` and return its view."""
+    body = {"name": f"{category} test project", "category": category, "owner_credit_code": ORGS[owner]}
+    body.update({"investment_wan": 1200.0, **extra})
+    r = await api.post("/projects", owner, json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def view(api: Api, code: str, as_user: str = "office-1") -> dict[str, Any]:
+    """The project as the API shows it."""
+    r = await api.get(f"/projects/{code}", as_user)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def steps(project: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every step of a project view by key."""
+    return {s["key"]: s for stage in project["stages"] for s in stage["steps"]}
+
+
+async def act(api: Api, code: str, step: dict[str, Any], owner: str = "owner-a") -> None:
+    """Do whatever the step waits for, the happy way."""
+    key, status = step["key"], step["status"]
+    if status == "awaiting_submission":
+        r = await api.post(f"/projects/{code}/steps/{key}/submit", owner, json={"note": "materials attached"})
+    elif status == "in_review":
+        reviewer = f"reviewer-{step['department']}"
+        r = await api.post(f"/projects/{code}/steps/{key}/decision", reviewer, json={"outcome": "approve"})
+    elif status == "granted":
+        reviewer = f"reviewer-{step['department']}"
+        r = await api.post(f"/projects/{code}/steps/{key}/verification", reviewer, json={"outcome": "pass"})
+    else:
+        return
+    assert r.status_code == 200, f"{key} ({status}): {r.text}"
+
+
+async def walk(api: Api, code: str, owner: str = "owner-a", until: str | None = None) -> dict[str, Any]:
+    """Move every open step forward until the project completes (or step `until` is open)."""
+    for _ in range(200):
+        project = await view(api, code)
+        if project["status"] != "active":
+            return project
+        current = steps(project)
+        if until is not None and current[until]["status"] not in ("pending",):
+            return project
+        movable = [s for s in current.values() if s["status"] in ("awaiting_submission", "in_review", "granted")]
+        assert movable, f"project {code} is stuck: {[(k, s['status']) for k, s in current.items()]}"
+        for step in movable:
+            await act(api, code, step, owner)
+    raise AssertionError(f"project {code} did not complete")

@@ -1,0 +1,147 @@
+"""Session fixtures: a real Temporal dev server, a real read-model database, the real HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.calendar_source import CalendarSource
+from activities.publish import Publisher
+from api.main import create_app
+from models.db import make_engine, session_factory, sync_url
+from models.seed import seed
+from settings import Settings
+from tests.support.services import TemporalDevServer, create_database, drop_database
+from worker import build_worker, connect
+
+T = TypeVar("T")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# One working day lasts this long in the chain tests: long enough that nothing goes overdue
+# by accident, short enough to be real. Clock tests start their own stack with a shorter day.
+WORKDAY_SECONDS = 3600.0
+
+
+def migrate(url: str) -> None:
+    """Apply the Alembic migrations, as `make run` does."""
+    config = Config(os.path.join(ROOT, "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", sync_url(url))
+    command.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session")
+def temporal_server() -> Iterator[TemporalDevServer]:
+    server = TemporalDevServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    url = create_database(os.environ.get("APPROVALS_TEST_DATABASE_URL"))
+    migrate(url)
+    yield url
+    drop_database(url)
+
+
+def make_settings(database_url: str, temporal_address: str, **overrides: Any) -> Settings:
+    """Test settings on a task queue of their own."""
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "temporal_address": temporal_address,
+        "task_queue": f"approvals-test-{uuid.uuid4().hex[:8]}",
+        "workday_seconds": WORKDAY_SECONDS,
+        "seed_demo": True,
+        "demo_password": "demo",
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+@pytest.fixture(scope="session")
+async def settings(database_url: str, temporal_server: TemporalDevServer) -> Settings:
+    settings = make_settings(database_url, temporal_server.address)
+    await seed(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(settings: Settings) -> Client:
+    return await connect(settings)
+
+
+def publisher_for(settings: Settings) -> Publisher:
+    """The publish activity wired to the settings' database and clock."""
+    engine = make_engine(settings.database_url)
+    return Publisher(session_factory(engine), CalendarSource(settings.workday_seconds, settings.timezone))
+
+
+@pytest.fixture(scope="session")
+async def worker(temporal_client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    w = build_worker(temporal_client, settings, publisher_for(settings))
+    async with w:
+        yield w
+
+
+class Api:
+    """The real app over ASGI, with a login cache per demo user."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.tokens: dict[str, str] = {}
+
+    async def token(self, username: str) -> str:
+        if username not in self.tokens:
+            r = await self.client.post("/auth/token", data={"username": username, "password": "demo"})
+            assert r.status_code == 200, r.text
+            self.tokens[username] = r.json()["access_token"]
+        return self.tokens[username]
+
+    async def call(self, method: str, path: str, as_user: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if as_user is not None:
+            headers["Authorization"] = f"Bearer {await self.token(as_user)}"
+        return await self.client.request(method, path, headers=headers, **kwargs)
+
+    async def get(self, path: str, as_user: str, **kwargs: Any) -> httpx.Response:
+        return await self.call("GET", path, as_user, **kwargs)
+
+    async def post(self, path: str, as_user: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.call("POST", path, as_user, json=json if json is not None else {}, **kwargs)
+
+
+async def open_api(app: FastAPI) -> AsyncIterator[Api]:
+    """Run the app's lifespan and yield a client talking to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://approvals.test") as client:
+            yield Api(client)
+
+
+@pytest.fixture(scope="session")
+async def api(settings: Settings, worker: Worker) -> AsyncIterator[Api]:
+    async for opened in open_api(create_app(settings)):
+        yield opened
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20.0, interval: float = 0.1) -> T:
+    """Poll `check` until it returns without an AssertionError, or fail with its last error."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(interval)

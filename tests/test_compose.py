@@ -1,0 +1,93 @@
+"""docker-compose.yml, the production topology, stays valid and starts its services in the right order."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = shutil.which("docker-compose")
+
+pytestmark = pytest.mark.skipif(
+    COMPOSE is None, reason="docker-compose is not installed (make test installs it: scripts/ensure-tools.sh)"
+)
+
+
+# Placeholders for the secrets the file requires; it refuses to render without them.
+SECRETS = {"APPROVALS_SECRET_KEY": "s" * 40, "POSTGRES_PASSWORD": "placeholder"}
+
+
+def compose(*args: str, secrets: Mapping[str, str] = SECRETS) -> subprocess.CompletedProcess[str]:
+    assert COMPOSE is not None
+    # Exactly the given secrets: a value exported in the caller's shell must not hide a missing one.
+    env = {name: value for name, value in os.environ.items() if name not in SECRETS} | dict(secrets)
+    return subprocess.run(
+        [COMPOSE, "--file", str(ROOT / "docker-compose.yml"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def mapping_at(yaml_text: str, *path: str) -> dict[str, str]:
+    """The mapping at `path` in block-style YAML as `docker-compose config` prints it: key -> scalar text.
+
+    No YAML library is among the project's dependencies, and this normalised output needs none.
+    Keys of nested mappings map to "".
+    """
+    found: dict[str, str] = {}
+    parents: list[tuple[int, str]] = []  # (indent, key) of the mappings enclosing the current line
+    for line in yaml_text.splitlines():
+        text = line.lstrip(" ")
+        key, colon, value = text.partition(":")
+        # Sequence items and continuation lines of long strings are no keys.
+        if not text or text.startswith(("-", "#", '"', "\\")) or not colon:
+            continue
+        indent = len(line) - len(text)
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        if tuple(name for _, name in parents) == path:
+            found[key.strip("'\"")] = value.strip().strip("'\"")
+        parents.append((indent, key))
+    return found
+
+
+def test_compose_file_is_valid() -> None:
+    result = compose("config", "-q")
+    assert result.returncode == 0, result.stderr
+
+
+def test_secret_key_is_required() -> None:
+    result = compose("config", "-q", secrets={"POSTGRES_PASSWORD": "placeholder"})
+    assert result.returncode != 0
+    assert "set a secret" in result.stderr
+
+
+def test_services_start_in_order() -> None:
+    result = compose("config")
+    assert result.returncode == 0, result.stderr
+    config = result.stdout
+
+    services = mapping_at(config, "services")
+    assert {"postgresql", "temporal", "temporal-ui", "worker", "api", "migrate"} <= services.keys(), services
+    for app in ("api", "worker"):
+        assert {"temporal", "migrate"} <= mapping_at(config, "services", app, "depends_on").keys(), app
+    assert "postgresql" in mapping_at(config, "services", "migrate", "depends_on")
+    assert "postgresql" in mapping_at(config, "services", "temporal", "depends_on")
+
+
+def test_api_runs_in_production_without_demo_data() -> None:
+    result = compose("config")
+    assert result.returncode == 0, result.stderr
+    environment = mapping_at(result.stdout, "services", "api", "environment")
+    assert environment["APPROVALS_ENVIRONMENT"] == "production"
+    assert environment["APPROVALS_SEED_DEMO"] == "false"
+    assert environment["APPROVALS_SECRET_KEY"] == SECRETS["APPROVALS_SECRET_KEY"]
+    assert environment["DATABASE_URL"].endswith("@postgresql:5432/approvals")
