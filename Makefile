@@ -9,11 +9,11 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
+# The lock pins every dependency, dev tools included; the project itself is installed editable on top.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements.lock
-	# The lock already holds every dependency; no build isolation, so the install needs no index.
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps -e '.[dev]'
 	touch $@
 
 run: venv

@@ -72,7 +72,9 @@ async def assign_agent(db: AsyncSession) -> str:
 
 async def owner_has_open_revocation(db: AsyncSession, organisation: str) -> bool:
     """Whether the organisation has a revoked commitment still awaiting re-application."""
-    stmt = select(ProjectRow.code).where(col(ProjectRow.owner_org) == organisation, col(ProjectRow.revocations_open) > 0)
+    stmt = select(ProjectRow.code).where(
+        col(ProjectRow.owner_org) == organisation, col(ProjectRow.revocations_open) > 0
+    )
     return (await db.execute(stmt.limit(1))).first() is not None
 
 

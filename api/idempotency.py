@@ -42,7 +42,9 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if len(key) > MAX_KEY:
-            await problem(422, "invalid_idempotency_key", f"Idempotency-Key is longer than {MAX_KEY}")(scope, receive, send)
+            await problem(422, "invalid_idempotency_key", f"Idempotency-Key is longer than {MAX_KEY}")(
+                scope, receive, send
+            )
             return
         body = await _read_body(receive)
         fingerprint = hashlib.sha256(scope["method"].encode() + scope["path"].encode() + b"\0" + body).hexdigest()
@@ -76,7 +78,9 @@ class IdempotencyMiddleware:
                 row = await db.get(IdempotencyRow, (username, key))
                 if row is None:
                     db.add(
-                        IdempotencyRow(username=username, key=key, fingerprint=fingerprint, created_at=datetime.now(UTC))
+                        IdempotencyRow(
+                            username=username, key=key, fingerprint=fingerprint, created_at=datetime.now(UTC)
+                        )
                     )
                     try:
                         await db.commit()

@@ -111,7 +111,9 @@ def project_out(row: ProjectRow, clock: Calendar, now: datetime) -> ProjectOut:
             if p.status == "open"
         ],
         rectifications=[
-            RectificationOut(**r.model_dump(include=set(RectificationOut.model_fields) - {"due_at"}), due_at=r.clock.deadline)
+            RectificationOut(
+                **r.model_dump(include=set(RectificationOut.model_fields) - {"due_at"}), due_at=r.clock.deadline
+            )
             for r in project.rectifications
         ],
     )
@@ -119,7 +121,9 @@ def project_out(row: ProjectRow, clock: Calendar, now: datetime) -> ProjectOut:
 
 def problem_out(fields: dict[str, Any]) -> ProblemOut:
     """A problem from a row or a domain dump."""
-    return ProblemOut(project_code=fields["code"], **{k: fields.get(k) for k in ProblemOut.model_fields if k != "project_code"})
+    return ProblemOut(
+        project_code=fields["code"], **{k: fields.get(k) for k in ProblemOut.model_fields if k != "project_code"}
+    )
 
 
 def summary_out(row: ProjectRow) -> ProjectSummary:

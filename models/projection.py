@@ -79,7 +79,8 @@ async def write_project(session: AsyncSession, project: Project, now: datetime) 
         set_={k: stmt.excluded[k] for k in row if k not in ("code", "created_at")},
         where=table.c.version < stmt.excluded.version,
     )
-    written = (await session.execute(newer)).rowcount > 0  # type: ignore[attr-defined]
+    # RETURNING rather than rowcount: drivers disagree on rowcount for an upsert.
+    written = (await session.execute(newer.returning(table.c.version))).first() is not None
     events = [
         {**e.model_dump(exclude={"detail"}), "code": project.code, "detail": e.model_dump(mode="json")["detail"]}
         for e in project.pending_events

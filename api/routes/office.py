@@ -27,7 +27,9 @@ async def get_catalog(user: UserDep) -> dict[str, Any]:
     catalog = default_catalog()
     return {
         "departments": DEPARTMENTS,
-        "categories": [{**c.model_dump(mode="json"), "stages": [s.value for s in c.stages]} for c in catalog.categories],
+        "categories": [
+            {**c.model_dump(mode="json"), "stages": [s.value for s in c.stages]} for c in catalog.categories
+        ],
     }
 
 

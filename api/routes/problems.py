@@ -31,7 +31,12 @@ async def get_problems(
 
 @router.post("/problems/{problem_id}/raise", response_model=ActionOut)
 async def raise_problem(
-    problem_id: ProblemId, body: ProblemRaise, user: UserDep, svc: ServicesDep, db: SessionDep, key: IdempotencyKey = None
+    problem_id: ProblemId,
+    body: ProblemRaise,
+    user: UserDep,
+    svc: ServicesDep,
+    db: SessionDep,
+    key: IdempotencyKey = None,
 ) -> ActionOut:
     """The current holder (or above) moves the problem up one level."""
     code = await problem_project(db, user, problem_id)
@@ -41,7 +46,12 @@ async def raise_problem(
 
 @router.post("/problems/{problem_id}/resolve", response_model=ActionOut)
 async def resolve_problem(
-    problem_id: ProblemId, body: ProblemResolve, user: UserDep, svc: ServicesDep, db: SessionDep, key: IdempotencyKey = None
+    problem_id: ProblemId,
+    body: ProblemResolve,
+    user: UserDep,
+    svc: ServicesDep,
+    db: SessionDep,
+    key: IdempotencyKey = None,
 ) -> ActionOut:
     """The current holder (or above) resolves the problem in writing."""
     code = await problem_project(db, user, problem_id)
