@@ -1,0 +1,1 @@
+"""Benchmarks of the approvals service (`make bench`, `python -m bench.run_all`)."""

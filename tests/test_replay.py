@@ -1,0 +1,63 @@
+"""Workflow code stays deterministic: saved histories and this run's histories replay cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.chain import create, walk
+from tests.conftest import Api
+from workflows.project import ProjectWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+HISTORIES = Path(__file__).with_name("histories")
+WORKFLOW_TYPES = {"Project"}
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter)
+
+
+def saved_histories() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+def test_every_workflow_type_has_saved_histories() -> None:
+    types = {
+        json.loads(p.read_text())["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
+        for p in saved_histories()
+    }
+    assert types == WORKFLOW_TYPES
+
+
+@pytest.mark.parametrize("path", saved_histories(), ids=lambda p: p.stem)
+async def test_saved_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+async def test_this_runs_histories_replay(api: Api, temporal_client: Client) -> None:
+    withdrawn = (await create(api))["code"]
+    await api.post(f"/projects/{withdrawn}/withdraw", "owner-a", json={"reason": "replay check"})
+    completed = (await create(api, "low_risk"))["code"]
+    assert (await walk(api, completed))["status"] == "completed"
+    codes = [withdrawn, completed]
+    async for execution in temporal_client.list_workflows("WorkflowType = 'Project'", limit=40):
+        codes.append(execution.id)
+    failures = {}
+    target = os.environ.get("APPROVALS_SAVE_HISTORIES")
+    for code in dict.fromkeys(codes):
+        history = await temporal_client.get_workflow_handle(code).fetch_history()
+        result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+        if result.replay_failure is not None:
+            failures[code] = result.replay_failure
+        elif target:  # refresh saved histories from a real run: APPROVALS_SAVE_HISTORIES=tests/histories
+            Path(target, f"project-{code}.json").write_text(history.to_json())
+    assert failures == {}
