@@ -1,7 +1,9 @@
 """Idempotency-Key on every POST: a repeat with the same key and body gets the first answer.
 
 Keys live in the database, so they survive an API restart; a repeat that races the original
-waits for it. The same key with another body is refused.
+waits for it. The same key with another body is refused. A claim left behind by an API that
+died mid-request is taken over once it is STALE_SECONDS old, so the key is not blocked forever.
+Logins are not recorded: repeating one is harmless, and no access token is ever stored.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +24,13 @@ from models.tables import IdempotencyRow
 
 WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.05
+STALE_SECONDS = 600.0
 MAX_KEY = 200
+# A key is 1-200 visible ASCII characters (what a UUID, a ULID or a hash is made of).
+KEY = re.compile(r"^[\x21-\x7e]{1,%d}$" % MAX_KEY)
+NOT_RECORDED = frozenset({"/auth/token"})
+# Response headers a replay repeats besides the body and the status.
+REPLAYED_HEADERS = (b"location",)
 
 
 class IdempotencyMiddleware:
@@ -31,7 +40,7 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] in NOT_RECORDED:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -41,10 +50,10 @@ class IdempotencyMiddleware:
         if not key or username is None:
             await self.app(scope, receive, send)
             return
-        if len(key) > MAX_KEY:
-            await problem(422, "invalid_idempotency_key", f"Idempotency-Key is longer than {MAX_KEY}")(
-                scope, receive, send
-            )
+        if not KEY.match(key):
+            await problem(
+                422, "invalid_idempotency_key", f"Idempotency-Key must be 1 to {MAX_KEY} visible ASCII characters"
+            )(scope, receive, send)
             return
         body = await _read_body(receive)
         fingerprint = hashlib.sha256(scope["method"].encode() + scope["path"].encode() + b"\0" + body).hexdigest()
@@ -88,6 +97,17 @@ class IdempotencyMiddleware:
                     except IntegrityError:
                         await db.rollback()
                         continue
+                if row.status_code is None and _abandoned(row):
+                    # The API that claimed the key died before answering: forget its claim.
+                    stale = (
+                        (IdempotencyRow.username == username)  # type: ignore[arg-type]
+                        & (IdempotencyRow.key == key)  # type: ignore[arg-type]
+                        & (IdempotencyRow.status_code.is_(None))  # type: ignore[union-attr]
+                        & (IdempotencyRow.created_at == row.created_at)  # type: ignore[arg-type]
+                    )
+                    await db.execute(delete(IdempotencyRow).where(stale))
+                    await db.commit()
+                    continue
                 if row.fingerprint != fingerprint:
                     return problem(
                         422, "idempotency_key_reused", "this Idempotency-Key was already used with another request"
@@ -106,8 +126,11 @@ class IdempotencyMiddleware:
             if status >= 500:
                 await db.execute(delete(IdempotencyRow).where(where))
             else:
-                media = dict(captured.get("headers") or []).get(b"content-type", b"application/json").decode()  # type: ignore[call-overload]
-                stored = json.dumps({"media_type": media, "body": bytes(captured["body"]).decode()})  # type: ignore[call-overload]
+                headers = dict(captured.get("headers") or [])  # type: ignore[call-overload]
+                media = headers.get(b"content-type", b"application/json").decode("latin-1")
+                kept = {k.decode("latin-1"): headers[k].decode("latin-1") for k in REPLAYED_HEADERS if k in headers}
+                body = bytes(captured["body"]).decode("utf-8", "replace")  # type: ignore[call-overload]
+                stored = json.dumps({"media_type": media, "body": body, "headers": kept})
                 await db.execute(update(IdempotencyRow).where(where).values(status_code=status, body=stored))
             await db.commit()
 
@@ -120,8 +143,13 @@ def _stored(row: IdempotencyRow):  # type: ignore[no-untyped-def]
         content=saved.get("body", ""),
         status_code=row.status_code or 200,
         media_type=saved.get("media_type"),
-        headers={"Idempotent-Replayed": "true"},
+        headers={**saved.get("headers", {}), "Idempotent-Replayed": "true"},
     )
+
+
+def _abandoned(row: IdempotencyRow) -> bool:
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return datetime.now(UTC) - created > timedelta(seconds=STALE_SECONDS)
 
 
 def _caller(authorization: str, secret: str) -> str | None:

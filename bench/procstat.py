@@ -82,6 +82,13 @@ def memory_kib(pid: int) -> dict[str, int]:
     return found
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat (idle and iowait count as not busy)."""
+    fields = [int(v) for v in (PROC / "stat").read_text().splitlines()[0].split()[1:]]
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
+    return total - fields[3] - fields[4], total
+
+
 @dataclass
 class CpuMeter:
     """CPU used by named processes between start() and stop(), as a share of one core."""
@@ -94,13 +101,18 @@ class CpuMeter:
 
     def start(self) -> None:
         self._wall = time.monotonic()
+        self._machine = machine_ticks()
         self._before = self._sample()
 
     def stop(self) -> dict[str, float]:
-        """Per process: percent of one core used on average (200 % = both cores of a 2-core machine)."""
+        """Per process, and `machine` for every CPU: percent of one core used on average (200 % = 2 busy cores)."""
         wall = time.monotonic() - self._wall
         after = self._sample()
-        return {name: round(100.0 * (after[name] - self._before[name]) / wall, 1) for name in self.pids}
+        usage = {name: round(100.0 * (after[name] - self._before[name]) / wall, 1) for name in self.pids}
+        busy, total = machine_ticks()
+        share = (busy - self._machine[0]) / max(total - self._machine[1], 1)
+        usage["machine"] = round(100.0 * share * (os.cpu_count() or 1), 1)
+        return usage
 
 
 def cpu_line(usage: dict[str, float]) -> str:

@@ -483,13 +483,15 @@ class Project(BaseModel):
         self.after_change(now)
         return problem_id
 
-    def _escalate_rectification(self, rect: Rectification, actor: Actor, now: datetime, why: str) -> str:
+    def _escalate_rectification(
+        self, rect: Rectification, actor: Actor, now: datetime, why: str, since: datetime | None = None
+    ) -> str:
         rect.status = "escalated"
         rect.clock.pause(now)
         self.record(now, actor, "rectification_escalated", rect.step, {"id": rect.id, "reason": why})
         step = self.step(rect.step)
         summary = f"Rectification {rect.id} for {step.name} ({rect.department}): {why}"
-        return self._open_problem(now, actor, summary, step, origin="rectification", level=2)
+        return self._open_problem(now, actor, summary, step, origin="rectification", level=2, since=since)
 
     def check_withdraw(self, inp: Withdraw) -> None:
         """Only the applicant withdraws a project that has not ended."""
@@ -544,11 +546,12 @@ class Project(BaseModel):
         step: Step | None,
         origin: Literal["manual", "overdue", "revocation", "rectification"],
         level: int = 1,
+        since: datetime | None = None,
     ) -> str:
         level = max(level, 2 if self.key_project else 1)
         problem_id = f"{self.code}-P{len(self.problems) + 1}"
         clock = WorkClock(limit_days=LEVEL_LIMITS[level])
-        clock.start(now)
+        clock.start(min(since or now, now))
         self.problems.append(
             Problem(
                 id=problem_id,
@@ -591,9 +594,12 @@ class Project(BaseModel):
         self.after_change(now)
 
     def _climb(self, problem: Problem, actor: Actor, now: datetime, reason: str) -> None:
+        # A climb at the limit starts the next level at the limit itself, so a late wake-up
+        # never shifts the rest of the ladder.
+        since = problem.clock.deadline if actor is SYSTEM and problem.clock.deadline else now
         problem.level += 1
         problem.clock = WorkClock(limit_days=LEVEL_LIMITS[problem.level])
-        problem.clock.start(now)
+        problem.clock.start(min(since, now))
         self.record(
             now,
             actor,
@@ -651,8 +657,9 @@ class Project(BaseModel):
                     self._climb(problem, SYSTEM, now, "response limit passed")
                 else:
                     problem.reminders += 1
+                    due = problem.clock.deadline or now
                     problem.clock = WorkClock(limit_days=LEVEL_LIMITS[4])
-                    problem.clock.start(now)
+                    problem.clock.start(min(due, now))
                     self.record(
                         now,
                         SYSTEM,
@@ -662,7 +669,8 @@ class Project(BaseModel):
                     )
         for rect in self.rectifications:
             if rect.status == "open" and rect.clock.over(now):
-                self._escalate_rectification(rect, SYSTEM, now, "no answer within the limit")
+                due = rect.clock.deadline
+                self._escalate_rectification(rect, SYSTEM, now, "no answer within the limit", since=due)
         self.after_change(now)
 
     def _overdue(self, step: Step, now: datetime) -> None:
@@ -675,7 +683,7 @@ class Project(BaseModel):
         else:
             self.record(now, SYSTEM, "overdue", step.key, {"department": step.department})
             summary = f"{step.name} is over its {step.limit_working_days}-working-day limit ({step.department})"
-            self._open_problem(now, SYSTEM, summary, step, origin="overdue")
+            self._open_problem(now, SYSTEM, summary, step, origin="overdue", since=step.clock.deadline)
 
     def next_wakeup(self) -> datetime | None:
         """The earliest instant at which time alone changes something."""

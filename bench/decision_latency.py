@@ -1,0 +1,174 @@
+"""Benchmark: decision latency against a bare Temporal update, and project-creation throughput, over real HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections import Counter
+from typing import Any
+
+from temporalio.client import Client
+
+from bench.client import STEP, ApiClient, create_projects, expect, login, step_of, submit_projects, timed
+from bench.procstat import CpuMeter, cpu_line
+from bench.stack import Stack, open_stack
+from bench.stats import line, summary_ms
+from bench.trivial import BareBaseline
+from domain.inputs import Actor, Decide
+from settings import Settings
+from worker import connect
+from workflows.project import ProjectWorkflow
+
+RATIO_TARGET = 1.5
+THROUGHPUT_TARGET = 100.0
+SETUP_CONCURRENCY = 8
+REVIEWER = Actor(username="reviewer-drc", role="reviewer", department="drc")
+
+
+async def direct_decide(client: Client, code: str) -> float:
+    """Seconds a `decide` update sent straight to the project workflow takes (no HTTP, no API)."""
+    inp = Decide(step=STEP, actor=REVIEWER, outcome="approve")
+    started = time.perf_counter()
+    await client.get_workflow_handle(code).execute_update(ProjectWorkflow.decide, inp)
+    return time.perf_counter() - started
+
+
+async def decision_phase(stack: Stack, api: ApiClient, projects: int, warmup: int) -> dict[str, Any]:
+    """Time, in turn, an HTTP decision, a bare update and a direct decide update; check read-your-writes."""
+    total = projects + warmup
+    codes = await create_projects(api, 2 * total, SETUP_CONCURRENCY)
+    await submit_projects(api, codes, SETUP_CONCURRENCY)
+    over_http, direct = codes[:total], codes[total:]
+    client = await connect(Settings.model_validate({"temporal_address": stack.temporal.address}))
+    series: dict[str, list[float]] = {"decision": [], "bare_update": [], "direct_decide_update": []}
+    mismatches = 0
+    async with BareBaseline(client, total) as baseline:
+        for i in range(total):
+            elapsed, r = await timed(api.decide("reviewer-drc", over_http[i]))
+            version = expect(r, 200, f"decision on {over_http[i]}")["version"]
+            view = expect(await api.project("reviewer-drc", over_http[i]), 200, f"GET /projects/{over_http[i]}")
+            if view["version"] < version or step_of(view)["status"] != "approved":
+                mismatches += 1
+            timings = (elapsed, await baseline.time_update(i), await direct_decide(client, direct[i]))
+            if i >= warmup:
+                for name, value in zip(series, timings, strict=True):
+                    series[name].append(value)
+    figures: dict[str, Any] = {name: summary_ms(values) for name, values in series.items()}
+    ratio = figures["decision"]["p99_ms"] / figures["bare_update"]["p99_ms"]
+    return {
+        **figures,
+        "ratio_p99": round(ratio, 2),
+        "ratio_p50": round(figures["decision"]["p50_ms"] / figures["bare_update"]["p50_ms"], 2),
+        "read_your_writes_mismatches": mismatches,
+        "ratio_target_met": ratio <= RATIO_TARGET,
+    }
+
+
+async def creation_phase(
+    stack: Stack, tokens: dict[str, str], clients: int, seconds: float, count: int | None
+) -> dict[str, Any]:
+    """`clients` concurrent callers POST /projects for `seconds` (or until `count` are made)."""
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    issued = 0
+    stop_at = time.monotonic() + seconds
+
+    async def caller(n: int) -> None:
+        nonlocal issued
+        creators = ("owner-a", "agent-1") if n % 2 == 0 else ("agent-1", "owner-a")
+        async with ApiClient(stack.api_url, tokens, connections=1) as api:
+            k = 0
+            while time.monotonic() < stop_at and (count is None or issued < count):
+                issued += 1
+                elapsed, r = await timed(api.create(creators[k % 2], f"throughput {n}-{k}"))
+                k += 1
+                if r.status_code == 201:
+                    latencies.append(elapsed)
+                else:
+                    errors[str(r.status_code)] += 1
+
+    meter = CpuMeter(stack.pids(), alone=frozenset({"bench"}))
+    meter.start()
+    started = time.monotonic()
+    async with asyncio.TaskGroup() as group:
+        for n in range(clients):
+            group.create_task(caller(n))
+    wall = time.monotonic() - started
+    cpu = meter.stop()
+    stack.check_alive()
+    per_project = {name: round(10 * share * wall / max(len(latencies), 1), 1) for name, share in cpu.items()}
+    return {
+        "clients": clients,
+        "seconds": round(wall, 2),
+        "created": len(latencies),
+        "errors": dict(errors),
+        "projects_per_s": round(len(latencies) / wall, 1),
+        "latency": summary_ms(latencies),
+        "cpu_percent_of_one_core": cpu,
+        "cpu_ms_per_project": per_project,
+        "throughput_target_met": len(latencies) / wall >= THROUGHPUT_TARGET,
+    }
+
+
+async def run(
+    projects: int = 60,
+    seconds: float = 20.0,
+    clients: int = 8,
+    warmup: int = 5,
+    count: int | None = None,
+    workday_seconds: float = 0.0,
+) -> dict[str, Any]:
+    """Start a stack, measure, print the figures and return them."""
+    async with open_stack(workday_seconds) as stack:
+        tokens = await login(stack.api_url)
+        async with ApiClient(stack.api_url, tokens) as api:
+            latency = await decision_phase(stack, api, projects, warmup)
+        print_latency(latency)
+        creation = await creation_phase(stack, tokens, clients, seconds, count)
+        print_creation(creation)
+        return {"benchmark": "decision_latency", "read_model": stack.backend, **latency, "creation": creation}
+
+
+def print_latency(figures: dict[str, Any]) -> None:
+    """The decision half of the report."""
+    print(line("decision (POST .../decision, HTTP)", figures["decision"]))
+    print(line("bare update (execute_update)     ", figures["bare_update"]))
+    print(line("direct decide update (no HTTP)   ", figures["direct_decide_update"]))
+    verdict = "met" if figures["ratio_target_met"] else "NOT met"
+    print(
+        f"ratio decision_p99 / bare_p99 = {figures['ratio_p99']} (target <= {RATIO_TARGET}: {verdict}); p50 ratio {figures['ratio_p50']}"
+    )
+    print(f"read-your-writes mismatches: {figures['read_your_writes_mismatches']}")
+
+
+def print_creation(figures: dict[str, Any]) -> None:
+    """The creation half of the report."""
+    verdict = "met" if figures["throughput_target_met"] else "NOT met"
+    print(
+        f"creation: {figures['created']} projects in {figures['seconds']} s with {figures['clients']} clients = "
+        f"{figures['projects_per_s']} projects/s (target >= {THROUGHPUT_TARGET}: {verdict}); errors {figures['errors']}"
+    )
+    print(line("creation latency", figures["latency"]))
+    print(cpu_line(figures["cpu_percent_of_one_core"]))
+    print("cpu ms per created project: " + " ".join(f"{k}={v}" for k, v in figures["cpu_ms_per_project"].items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--projects", type=int, default=60, help="decisions to time (after warm-up)")
+    parser.add_argument("--warmup", type=int, default=5, help="decisions made first and not counted")
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of the creation run")
+    parser.add_argument("--count", type=int, default=None, help="stop the creation run after this many instead")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent creating clients")
+    parser.add_argument("--workday-seconds", type=float, default=0.0, help="0: the real calendar, as in production")
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    args = parser.parse_args()
+    figures = asyncio.run(run(args.projects, args.seconds, args.clients, args.warmup, args.count, args.workday_seconds))
+    if args.json:
+        print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The stack every benchmark runs on: Temporal dev server, a fresh read model, worker and API as OS processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+from bench.procstat import find_postmaster
+from models.seed import seed
+from settings import Settings
+from tests.conftest import migrate
+from tests.support.services import ChildProcess, TemporalDevServer, create_database, drop_database, free_port
+
+# The production read model is PostgreSQL; the benchmarks use this server when it answers.
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+HEALTH_SECONDS = 60.0
+
+
+def choose_database() -> str | None:
+    """Base URL for create_database: APPROVALS_BENCH_DATABASE_URL ('sqlite' forces SQLite), else local PostgreSQL if up."""
+    wanted = os.environ.get("APPROVALS_BENCH_DATABASE_URL")
+    if wanted:
+        if wanted == "sqlite" or wanted.startswith("sqlite"):
+            return None
+        host = make_url(wanted).host or "127.0.0.1"
+        if host not in LOOPBACK:
+            raise SystemExit(f"APPROVALS_BENCH_DATABASE_URL must point at this machine (loopback), not {host}")
+        return wanted
+    url = make_url(DEFAULT_POSTGRES)
+    try:
+        psycopg.connect(host=url.host, port=url.port, user=url.username, dbname="postgres", connect_timeout=2).close()
+    except psycopg.Error:
+        return None
+    return DEFAULT_POSTGRES
+
+
+@dataclass
+class Stack:
+    """A running stack; `pids` names every process worth measuring."""
+
+    temporal: TemporalDevServer
+    database_url: str
+    task_queue: str
+    workday_seconds: float
+    worker: ChildProcess
+    api: ChildProcess
+    api_url: str
+
+    @property
+    def backend(self) -> str:
+        """`postgresql` or `sqlite`."""
+        return make_url(self.database_url).get_backend_name()
+
+    def pids(self) -> dict[str, int]:
+        """temporal, worker, api, postgres (when local) and this benchmark process itself."""
+        found = {"temporal": self.temporal.process.pid if self.temporal.process else 0}
+        found.update(worker=self.worker.pid, api=self.api.pid)
+        postmaster = find_postmaster() if self.backend == "postgresql" else None
+        if postmaster is not None:
+            found["postgres"] = postmaster
+        found["bench"] = os.getpid()
+        return found
+
+    def check_alive(self) -> None:
+        """Fail with the process's log tail if the worker or the API has died."""
+        for name, child in (("worker", self.worker), ("api", self.api)):
+            if not child.running:
+                raise RuntimeError(f"the {name} process exited with {child.process.returncode}:\n{tail(child)}")
+
+
+def tail(child: ChildProcess, lines: int = 40) -> str:
+    """The last lines of a child's output."""
+    return "\n".join(child.log_text().splitlines()[-lines:])
+
+
+def child_env(database_url: str, temporal_address: str, task_queue: str, workday_seconds: float) -> dict[str, str]:
+    """The environment of the worker and API processes."""
+    return {
+        "DATABASE_URL": database_url,
+        "APPROVALS_TEMPORAL_ADDRESS": temporal_address,
+        "APPROVALS_TASK_QUEUE": task_queue,
+        "APPROVALS_WORKDAY_SECONDS": str(workday_seconds),
+        "APPROVALS_ENVIRONMENT": "test",
+        "APPROVALS_LOG_LEVEL": "WARNING",
+    }
+
+
+async def wait_healthy(stack: Stack) -> None:
+    """Return once GET /health answers 200 (database and Temporal up); fail after HEALTH_SECONDS."""
+    deadline = time.monotonic() + HEALTH_SECONDS
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=5, trust_env=False) as http:
+        while True:
+            stack.check_alive()
+            try:
+                if (await http.get("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the API did not become healthy within {HEALTH_SECONDS} s:\n{tail(stack.api)}")
+            await asyncio.sleep(0.1)
+
+
+@asynccontextmanager
+async def open_stack(workday_seconds: float) -> AsyncIterator[Stack]:
+    """Start everything, yield the stack, then stop every process and drop the database."""
+    base = choose_database()
+    temporal = TemporalDevServer.start()
+    children: list[ChildProcess] = []
+    database_url: str | None = None
+    try:
+        database_url = create_database(base)
+        migrate(database_url)
+        settings = Settings.model_validate(
+            {"environment": "test", "database_url": database_url, "seed_demo": True, "demo_password": "demo"}
+        )
+        await seed(settings)
+        task_queue = f"approvals-bench-{uuid.uuid4().hex[:8]}"
+        env = child_env(database_url, temporal.address, task_queue, workday_seconds)
+        worker = ChildProcess.start([sys.executable, "worker.py"], env)
+        children.append(worker)
+        port = free_port()
+        argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+        api = ChildProcess.start([*argv, "--log-level", "warning"], env)
+        children.append(api)
+        stack = Stack(temporal, database_url, task_queue, workday_seconds, worker, api, f"http://127.0.0.1:{port}")
+        await wait_healthy(stack)
+        print(f"stack: read model {stack.backend}, temporal {temporal.address}, api {stack.api_url}", flush=True)
+        yield stack
+    finally:
+        for child in reversed(children):
+            child.stop()
+        temporal.stop()
+        if database_url is not None:
+            drop_database(database_url)

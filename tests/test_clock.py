@@ -1,0 +1,290 @@
+"""Time made real: colours, overdue steps, the four-level ladder and ratings, with compressed working days.
+
+One working day lasts WORKDAY seconds here, so a 10-working-day step turns yellow after 8 s
+and red after 10 s. Times are checked against the audit events, which carry the instant the
+workflow acted; each must fall within TOLERANCE of the moment the rules give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.main import create_app
+from settings import Settings
+from tests.chain import create, steps, view
+from tests.conftest import Api, eventually, make_settings, open_api, publisher_for
+from tests.support.services import TemporalDevServer
+from worker import build_worker
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+WORKDAY = 1.0
+TOLERANCE = timedelta(seconds=0.75)
+
+
+@pytest.fixture(scope="module")
+async def fast(database_url: str, temporal_server: TemporalDevServer, temporal_client: Client) -> AsyncIterator[Api]:
+    """An API and a worker on a task queue of their own, where a working day lasts one second."""
+    settings: Settings = make_settings(database_url, temporal_server.address, workday_seconds=WORKDAY)
+    worker: Worker = build_worker(temporal_client, settings, publisher_for(settings))
+    async with worker:
+        async for api in open_api(create_app(settings)):
+            yield api
+
+
+def days(n: float) -> timedelta:
+    return timedelta(seconds=n * WORKDAY)
+
+
+def at(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(event["at"])
+
+
+async def events(api: Api, code: str) -> list[dict[str, Any]]:
+    r = await api.get(f"/projects/{code}/events", "office-1")
+    assert r.status_code == 200, r.text
+    return list(r.json())
+
+
+def near(actual: datetime, expected: datetime) -> bool:
+    return expected - timedelta(milliseconds=50) <= actual <= expected + TOLERANCE
+
+
+async def test_project_left_alone_turns_yellow_then_red_and_its_problem_climbs_the_ladder(
+    fast: Api, temporal_client: Client
+) -> None:
+    code = (await create(fast))["code"]
+    submitted = await fast.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})
+    assert submitted.status_code == 200, submitted.text
+    assert (await view(fast, code))["colour"] == "green"
+    start = at([e for e in await events(fast, code) if e["action"] == "submitted"][0])
+
+    async def reminded() -> list[dict[str, Any]]:
+        found = await events(fast, code)
+        assert any(e["action"] == "problem_reminder" for e in found)
+        return found
+
+    timeline = await eventually(reminded, timeout=40, interval=0.25)
+    colours = [(e["detail"]["to"], at(e)) for e in timeline if e["action"] == "colour_changed"]
+    assert [c for c, _ in colours[:2]] == ["yellow", "red"]
+    assert near(colours[0][1], start + days(8)) and near(colours[1][1], start + days(10))
+    raised = next(e for e in timeline if e["action"] == "problem_raised")
+    assert raised["detail"]["level"] == 1 and raised["detail"]["origin"] == "overdue"
+    assert near(at(raised), start + days(10))
+    climbs = [e for e in timeline if e["action"] == "problem_escalated"]
+    assert [e["detail"]["level"] for e in climbs] == [2, 3, 4]
+    expected = [start + days(10 + 1), start + days(10 + 1 + 2), start + days(10 + 1 + 2 + 3)]
+    assert all(near(at(e), when) for e, when in zip(climbs, expected, strict=True)), (
+        start,
+        at(raised),
+        [at(e) for e in climbs],
+        colours,
+    )
+    reminder = next(e for e in timeline if e["action"] == "problem_reminder")
+    assert near(at(reminder), start + days(10 + 1 + 2 + 3 + 2))
+    project = await view(fast, code)
+    assert project["colour"] == "red" and project["open_problems"][0]["level"] == 4
+    step = steps(project)["project_approval"]
+    assert step["colour"] == "red" and step["used_fraction"] > 1.0
+
+    # The Temporal UI can list red projects through the search attribute.
+    async def listed_red() -> None:
+        found = [w.id async for w in temporal_client.list_workflows(f"ProjectColour = 'red' AND WorkflowId = '{code}'")]
+        assert found == [code]
+
+    await eventually(listed_red, timeout=10)
+
+
+async def test_resolution_at_level_three_stops_the_climb_and_the_colour_recovers(fast: Api) -> None:
+    code = (await create(fast))["code"]
+    r = await fast.post(f"/projects/{code}/problems", "owner-a", json={"summary": "land boundary dispute"})
+    assert r.status_code == 201, r.text
+    problem_id = r.json()["created_id"]
+    assert (await view(fast, code))["colour"] == "yellow"
+
+    async def at_level_three() -> None:
+        project = await view(fast, code)
+        assert project["open_problems"][0]["level"] == 3 and project["colour"] == "red"
+
+    await eventually(at_level_three, timeout=10, interval=0.1)
+    early = await fast.post(f"/problems/{problem_id}/resolve", "chief-initiation", json={"resolution": "n/a"})
+    assert early.status_code == 403  # a level-2 holder is below level 3
+    r = await fast.post(f"/problems/{problem_id}/resolve", "office-1", json={"resolution": "boundary re-surveyed"})
+    assert r.status_code == 200, r.text
+    project = await view(fast, code)
+    assert project["colour"] == "green" and project["open_problems"] == []
+    resolved_at = datetime.now().astimezone()
+    await eventually(lambda: _still_level_three(fast, code), timeout=5)
+    assert datetime.now().astimezone() - resolved_at < timedelta(seconds=5)
+
+
+async def _still_level_three(api: Api, code: str) -> None:
+    timeline = await events(api, code)
+    assert [e["detail"]["level"] for e in timeline if e["action"] == "problem_escalated"] == [2, 3]
+    assert timeline[-1]["action"] in ("colour_changed", "problem_resolved")
+
+
+async def test_return_pauses_the_clock_by_exactly_the_time_with_the_owner(fast: Api) -> None:
+    code = (await create(fast))["code"]
+    first = (await fast.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})).json()
+    deadline = datetime.fromisoformat(first["step"]["deadline"])
+    await eventually(lambda: _used_at_least(fast, code, 1.0), timeout=5)
+    r = await fast.post(
+        f"/projects/{code}/steps/project_approval/decision", "reviewer-drc", json={"outcome": "return", "comment": "x"}
+    )
+    assert r.status_code == 200 and r.json()["step"]["deadline"] is None
+    paused_fraction = r.json()["step"]["used_fraction"]
+    await eventually(lambda: _owner_held_for(fast, code, 2.0), timeout=5)
+    assert steps(await view(fast, code))["project_approval"]["used_fraction"] == paused_fraction  # paused
+    again = (await fast.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})).json()
+    timeline = await events(fast, code)
+    returned = at(next(e for e in timeline if e["action"] == "returned"))
+    resubmitted = at(next(e for e in timeline if e["action"] == "resubmitted"))
+    moved = datetime.fromisoformat(again["step"]["deadline"]) - deadline
+    assert abs(moved - (resubmitted - returned)) < timedelta(milliseconds=2)
+    assert moved >= timedelta(seconds=2)
+
+
+async def _used_at_least(api: Api, code: str, working_days: float) -> None:
+    step = steps(await view(api, code))["project_approval"]
+    assert step["used_fraction"] * step["limit_working_days"] >= working_days
+
+
+async def _owner_held_for(api: Api, code: str, seconds: float) -> None:
+    returned = next(e for e in await events(api, code) if e["action"] == "returned")
+    assert datetime.now().astimezone() - at(returned) >= timedelta(seconds=seconds)
+
+
+async def test_deemed_approval_at_the_deadline_names_the_department(fast: Api) -> None:
+    code = (await create(fast, "low_risk"))["code"]
+    r = await fast.post(f"/projects/{code}/steps/filing/submit", "owner-a", json={})
+    assert r.status_code == 200, r.text
+    deadline = datetime.fromisoformat(r.json()["step"]["deadline"])
+
+    async def deemed() -> dict[str, Any]:
+        found = [e for e in await events(fast, code) if e["action"] == "deemed_approved"]
+        assert found
+        return found[0]
+
+    event = await eventually(deemed, timeout=10)
+    assert event["detail"]["responsible_department"] == "drc" and event["actor"] == "system"
+    assert near(at(event), deadline)
+    project = await view(fast, code)
+    assert steps(project)["filing"]["status"] == "approved"
+    assert not any(e["action"] == "problem_raised" for e in await events(fast, code))
+
+
+async def rate(api: Api, code: str, score: int) -> str:
+    await api.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})
+    await api.post(f"/projects/{code}/steps/project_approval/decision", "reviewer-drc", json={"outcome": "approve"})
+    r = await api.post(
+        f"/projects/{code}/steps/project_approval/rating", "owner-a", json={"score": score, "comment": "slow"}
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["created_id"])
+
+
+async def test_bad_rating_answer_accepted(fast: Api) -> None:
+    code = (await create(fast))["code"]
+    rect = await rate(fast, code, 2)
+    again = await fast.post(f"/projects/{code}/steps/project_approval/rating", "owner-a", json={"score": 5})
+    assert again.status_code == 409 and again.json()["code"] == "already_rated"
+    inbox = (await fast.get("/tasks", "reviewer-drc")).json()
+    assert any(t["kind"] == "rectification" and t["id"] == rect for t in inbox)
+    r = await fast.post(f"/rectifications/{rect}/answer", "reviewer-drc", json={"answer": "added a fast lane"})
+    assert r.status_code == 200, r.text
+    assert any(t["id"] == rect for t in (await fast.get("/tasks", "owner-a")).json())
+    r = await fast.post(f"/rectifications/{rect}/judgement", "owner-a", json={"accept": True})
+    assert r.status_code == 200, r.text
+    project = await view(fast, code)
+    assert project["rectifications"][0]["status"] == "accepted" and project["open_problems"] == []
+
+
+async def test_bad_rating_answer_rejected_becomes_a_level_two_problem(fast: Api) -> None:
+    code = (await create(fast))["code"]
+    rect = await rate(fast, code, 1)
+    await fast.post(f"/rectifications/{rect}/answer", "reviewer-drc", json={"answer": "we apologise"})
+    r = await fast.post(
+        f"/rectifications/{rect}/judgement", "owner-a", json={"accept": False, "comment": "nothing changed"}
+    )
+    assert r.status_code == 200, r.text
+    project = await view(fast, code)
+    assert project["rectifications"][0]["status"] == "escalated"
+    assert [(p["level"], p["origin"]) for p in project["open_problems"]] == [(2, "rectification")]
+
+
+async def test_unanswered_rectification_escalates_after_five_working_days(fast: Api) -> None:
+    code = (await create(fast))["code"]
+    rect = await rate(fast, code, 2)
+    opened = at(next(e for e in await events(fast, code) if e["action"] == "rectification_opened"))
+
+    async def escalated() -> dict[str, Any]:
+        found = [e for e in await events(fast, code) if e["action"] == "rectification_escalated"]
+        assert found
+        return found[0]
+
+    event = await eventually(escalated, timeout=12)
+    assert event["detail"]["id"] == rect and near(at(event), opened + days(5))
+
+
+async def test_each_role_has_its_own_inbox(fast: Api) -> None:
+    code = (await create(fast))["code"]
+    owner_tasks = (await fast.get("/tasks", "owner-a")).json()
+    assert any(t["project_code"] == code and t["step"] == "project_approval" for t in owner_tasks)
+    await fast.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})
+    reviewer_tasks = (await fast.get("/tasks", "reviewer-drc")).json()
+    assert any(t["project_code"] == code and t["kind"] == "step" for t in reviewer_tasks)
+    deadlines = [t["deadline"] for t in reviewer_tasks if t["deadline"]]
+    assert deadlines == sorted(deadlines)  # oldest deadline first
+    assert not any(t["project_code"] == code for t in (await fast.get("/tasks", "reviewer-fire")).json())
+    r = await fast.post(f"/projects/{code}/problems", "owner-a", json={"summary": "need a site meeting"})
+    problem_id = r.json()["created_id"]
+    agent = (await view(fast, code))["agent"]
+    holders = {1: agent, 2: "chief-initiation", 3: "office-1", 4: "leader-1"}
+    for level, holder in holders.items():  # the problem climbs by itself; each holder sees it in turn
+
+        async def holds(user: str = holder, lvl: int = level) -> None:
+            tasks = (await fast.get("/tasks", user)).json()
+            assert any(
+                t["kind"] == "problem" and t["id"] == problem_id and t["status"] == f"level {lvl}" for t in tasks
+            )
+
+        await eventually(holds, timeout=10, interval=0.1)
+    assert not any(t["id"] == problem_id for t in (await fast.get("/tasks", "chief-acceptance")).json())
+
+
+async def test_manual_raise_and_resolution_only_by_the_holder_or_above(api: Api) -> None:
+    """On the slow clock, so nothing climbs by itself during the test."""
+    code = (await create(api, key_project=True))["code"]
+    agent = (await view(api, code))["agent"]
+    r = await api.post(f"/projects/{code}/problems", "owner-a", json={"summary": "utility connection blocked"})
+    problem_id = r.json()["created_id"]
+    problem = (await view(api, code))["open_problems"][0]
+    assert problem["level"] == 2  # key projects start at level 2
+    assert (await api.post(f"/problems/{problem_id}/raise", agent, json={"reason": "x"})).status_code == 403
+    wrong_stage = await api.post(f"/problems/{problem_id}/raise", "chief-acceptance", json={"reason": "x"})
+    assert wrong_stage.status_code == 403
+    hidden = await api.post(f"/problems/{problem_id}/resolve", "owner-b", json={"resolution": "x"})
+    assert hidden.status_code == 404
+    r = await api.post(f"/problems/{problem_id}/raise", "chief-initiation", json={"reason": "needs the office"})
+    assert r.status_code == 200, r.text
+    assert (
+        await api.post(f"/problems/{problem_id}/resolve", "chief-initiation", json={"resolution": "x"})
+    ).status_code == 403
+    r = await api.post(f"/problems/{problem_id}/resolve", "leader-1", json={"resolution": "agreed with the utility"})
+    assert r.status_code == 200, r.text
+    again = await api.post(f"/problems/{problem_id}/resolve", "leader-1", json={"resolution": "again"})
+    assert again.status_code == 409
+    moves = [
+        e for e in (await api.get(f"/projects/{code}/events", "owner-a")).json() if e["action"].startswith("problem_")
+    ]
+    assert [(e["action"], e["actor"]) for e in moves] == [
+        ("problem_raised", "owner-a"),
+        ("problem_escalated", "chief-initiation"),
+        ("problem_resolved", "leader-1"),
+    ]
