@@ -1,0 +1,240 @@
+"""Every route of the app × every role, against one table of expected statuses.
+
+The rules (DESIGN section 2 and 9):
+- 401 without a valid token: none, expired, signed with another secret, or unsigned (alg none);
+- 404 for what the caller may not see (never a hint that it exists);
+- 403 for what the caller may see but not do;
+- an action the caller may do is "allowed": 200/201, or 409 when the project's state forbids
+  it right now (the matrix walks one project through many actions, so state moves on).
+
+The table is keyed by (method, path template). A route the app serves that the table lacks
+fails `test_the_table_covers_every_route`, and so does a table entry for a route that is gone.
+Path parameters are real: a project created by owner-a and assigned to agent-1, its step
+`project_approval` (department drc, stage initiation), a rectification opened by a bad rating
+of that step, and a fresh level-1 problem for every call that raises or resolves one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from api.main import create_app
+from models.seed import ORG_A
+from settings import Settings
+from tests.api.support import (
+    app_operations,
+    assert_problem,
+    bearer,
+    expired_token,
+    forged_token,
+    project_for,
+    unsigned_token,
+)
+from tests.conftest import Api
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+OK = frozenset({200})
+NEW = frozenset({201})
+ALLOWED = frozenset({200, 409})  # authorised; the current state may still refuse
+FORBIDDEN = frozenset({403})
+HIDDEN = frozenset({404})
+UNAUTHENTICATED = frozenset({401})
+
+ROLES = ("owner", "agent", "reviewer", "chief", "office", "leader")
+USERS = {
+    "owner": "owner-a",
+    "agent": "agent-1",
+    "reviewer": "reviewer-drc",
+    "chief": "chief-initiation",
+    "office": "office-1",
+    "leader": "leader-1",
+}
+BAD_TOKENS = ("no_token", "expired", "forged", "unsigned")
+CALLERS = ROLES + BAD_TOKENS
+
+
+def row(*by_role: frozenset[int], anyone: frozenset[int] = UNAUTHENTICATED) -> dict[str, frozenset[int]]:
+    """Expected statuses: one per role in ROLES order; `anyone` for callers without a valid token."""
+    assert len(by_role) == len(ROLES)
+    return {**dict(zip(ROLES, by_role, strict=True)), **dict.fromkeys(BAD_TOKENS, anyone)}
+
+
+EVERY_USER = row(OK, OK, OK, OK, OK, OK)
+#                                                       owner      agent      reviewer   chief      office     leader
+MATRIX: dict[tuple[str, str], dict[str, frozenset[int]]] = {
+    ("POST", "/auth/token"):                        row(OK,        OK,        OK,        OK,        OK,        OK, anyone=OK),  # noqa: E501
+    ("GET", "/health"):                             row(OK,        OK,        OK,        OK,        OK,        OK, anyone=OK),  # noqa: E501
+    ("GET", "/me"):                                 EVERY_USER,
+    ("GET", "/catalog"):                            EVERY_USER,
+    ("GET", "/calendar/{year}"):                    EVERY_USER,
+    ("PUT", "/calendar/{year}"):                    row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
+    ("POST", "/projects"):                          row(NEW,       NEW,       FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "/projects"):                           EVERY_USER,
+    ("GET", "/projects/{code}"):                    EVERY_USER,
+    ("GET", "/projects/{code}/events"):             EVERY_USER,
+    ("POST", "/projects/{code}/withdraw"):          row(ALLOWED,   ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "/projects/{code}/steps/{step}/submit"):
+                                                    row(ALLOWED,   ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "/projects/{code}/steps/{step}/decision"):
+                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "/projects/{code}/steps/{step}/verification"):
+                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "/projects/{code}/steps/{step}/rating"):
+                                                    row(ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "/projects/{code}/problems"):          row(NEW,       NEW,       NEW,       FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "/problems"):                           EVERY_USER,
+    # A fresh level-1 problem of stage initiation: held by the project's agent; the initiation
+    # chief, the office and the leader are above it; the owner and reviewers hold no level.
+    ("POST", "/problems/{problem_id}/raise"):       row(FORBIDDEN, OK,        FORBIDDEN, OK,        OK,        OK),
+    ("POST", "/problems/{problem_id}/resolve"):     row(FORBIDDEN, OK,        FORBIDDEN, OK,        OK,        OK),
+    ("POST", "/rectifications/{rectification_id}/answer"):
+                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "/rectifications/{rectification_id}/judgement"):
+                                                    row(ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "/stats"):                              row(OK, FORBIDDEN, FORBIDDEN, OK,        OK,        OK),
+}  # fmt: skip
+
+BODIES: dict[str, Any] = {
+    "/projects": {"name": "matrix project", "category": "general", "owner_credit_code": ORG_A, "investment_wan": 10},
+    "/projects/{code}/withdraw": {"reason": "matrix"},
+    "/projects/{code}/steps/{step}/submit": {"note": "matrix"},
+    "/projects/{code}/steps/{step}/decision": {"outcome": "approve", "comment": "matrix"},
+    "/projects/{code}/steps/{step}/verification": {"outcome": "pass", "comment": "matrix"},
+    "/projects/{code}/steps/{step}/rating": {"score": 4, "comment": "matrix"},
+    "/projects/{code}/problems": {"summary": "matrix problem", "step": "project_approval"},
+    "/problems/{problem_id}/raise": {"reason": "matrix"},
+    "/problems/{problem_id}/resolve": {"resolution": "matrix"},
+    "/rectifications/{rectification_id}/answer": {"answer": "matrix"},
+    "/rectifications/{rectification_id}/judgement": {"accept": True, "comment": "matrix"},
+}
+CALENDAR_YEAR = 2100  # far from any date a project uses; only the office writes it, with what it holds
+
+
+@dataclass
+class World:
+    """Real path parameters for every route."""
+
+    code: str
+    withdraw_code: str
+    rectification: str
+    calendar: dict[str, Any]
+    fresh_problem: Callable[[], Awaitable[str]]
+
+    async def path(self, template: str) -> str:
+        values: dict[str, Any] = {"code": self.code, "step": "project_approval", "year": CALENDAR_YEAR}
+        if template == "/projects/{code}/withdraw":
+            values["code"] = self.withdraw_code
+        if "{problem_id}" in template:
+            values["problem_id"] = await self.fresh_problem()
+        if "{rectification_id}" in template:
+            values["rectification_id"] = self.rectification
+        return template.format(**values)
+
+
+@pytest.fixture(scope="module")
+async def world(api: Api) -> World:
+    project = await project_for(api, "agent-1")
+    code = project["code"]
+    r = await api.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={"note": "setup"})
+    assert r.status_code == 200, r.text
+    r = await api.post(f"/projects/{code}/steps/project_approval/decision", "reviewer-drc", json={"outcome": "approve"})
+    assert r.status_code == 200, r.text
+    r = await api.post(
+        f"/projects/{code}/steps/project_approval/rating", "owner-a", json={"score": 1, "comment": "slow"}
+    )
+    assert r.status_code == 200, r.text
+    rectification = r.json()["created_id"]
+    assert rectification, r.text
+    withdraw_code = (await project_for(api, "agent-1"))["code"]
+    calendar = (await api.get(f"/calendar/{CALENDAR_YEAR}", "office-1")).json()
+
+    async def fresh_problem() -> str:
+        r = await api.post(
+            f"/projects/{code}/problems", "owner-a", json={"summary": "fresh", "step": "project_approval"}
+        )
+        assert r.status_code == 201, r.text
+        created: str = r.json()["created_id"]
+        return created
+
+    return World(code, withdraw_code, rectification, calendar, fresh_problem)
+
+
+@pytest.fixture(scope="module")
+def bad_tokens(settings: Settings) -> dict[str, str | None]:
+    return {
+        "no_token": None,
+        "expired": expired_token(settings),
+        "forged": forged_token(),
+        "unsigned": unsigned_token(),
+    }
+
+
+@pytest.fixture(scope="module")
+def documented(settings: Settings) -> dict[tuple[str, str], set[int]]:
+    """The statuses the OpenAPI schema declares for each operation."""
+    schema = create_app(settings).openapi()
+    return {
+        (method.upper(), path): {int(s) for s in op["responses"]}
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+    }
+
+
+async def test_the_table_covers_every_route(settings: Settings) -> None:
+    served = app_operations(create_app(settings))
+    assert served, "the app serves no route?"
+    missing = sorted(served - set(MATRIX))
+    gone = sorted(set(MATRIX) - served)
+    assert not missing, f"routes without an expected status per role in MATRIX: {missing}"
+    assert not gone, f"MATRIX entries for routes the app no longer serves: {gone}"
+    for key, expected in MATRIX.items():
+        assert set(expected) == set(CALLERS), f"{key} lacks callers {set(CALLERS) - set(expected)}"
+
+
+async def call(
+    api: Api, world: World, method: str, template: str, caller: str, tokens: dict[str, str | None]
+) -> Any:
+    path = await world.path(template)
+    headers: dict[str, str] = {}
+    if caller in USERS:
+        headers = bearer(await api.token(USERS[caller]))
+    elif tokens[caller] is not None:
+        headers = bearer(tokens[caller])  # type: ignore[arg-type]
+    if template == "/auth/token":
+        username = USERS.get(caller, "owner-a")
+        return await api.client.post(path, data={"username": username, "password": "demo"}, headers=headers)
+    if method == "PUT":
+        body = {"holidays": world.calendar["holidays"], "workdays": world.calendar["workdays"]}
+        return await api.client.put(path, json=body, headers=headers)
+    if method == "POST":
+        return await api.client.post(path, json=BODIES[template], headers=headers)
+    return await api.client.get(path, headers=headers)
+
+
+@pytest.mark.parametrize(("method", "template"), list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
+async def test_route_answers_each_caller_as_the_table_says(
+    api: Api,
+    world: World,
+    bad_tokens: dict[str, str | None],
+    documented: dict[tuple[str, str], set[int]],
+    method: str,
+    template: str,
+) -> None:
+    wrong: list[str] = []
+    for caller in CALLERS:
+        expected = MATRIX[(method, template)][caller]
+        r = await call(api, world, method, template, caller, bad_tokens)
+        if r.status_code not in expected:
+            wrong.append(f"{caller}: expected {sorted(expected)}, got {r.status_code} {r.text[:200]}")
+            continue
+        if r.status_code >= 400:
+            assert_problem(r, r.status_code)
+        assert r.status_code in documented[(method, template)], (
+            f"{caller} got {r.status_code}, which the OpenAPI schema does not declare for {method} {template}"
+        )
+    assert not wrong, f"{method} {template}:\n" + "\n".join(wrong)
