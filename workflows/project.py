@@ -54,6 +54,7 @@ class ProjectInput(BaseModel):
 
     create: CreateProject | None = None
     resume: Project | None = None
+    history_limit: int = HISTORY_LIMIT
 
 
 class Opened(BaseModel):
@@ -100,9 +101,9 @@ class ProjectWorkflow:
     async def run(self, inp: ProjectInput) -> str:
         await self._commit()
         while not self.project.finished:
-            if workflow.info().get_current_history_length() > HISTORY_LIMIT:
+            if workflow.info().get_current_history_length() > inp.history_limit:
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self.lock.locked())
-                workflow.continue_as_new(ProjectInput(resume=self.project))
+                workflow.continue_as_new(ProjectInput(resume=self.project, history_limit=inp.history_limit))
             wake = self.project.next_wakeup()
             if wake is None or wake > workflow.now():
                 self.replan = False
