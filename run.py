@@ -106,7 +106,8 @@ def main() -> int:
     if busy:
         print(f"run: ports {busy} are already in use (an earlier `make run` still running?)", file=sys.stderr)
         return 1
-    # SIGTERM takes the same way out as Ctrl-C.
+    # Ctrl-C and SIGTERM take one way out, even when started from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     children: Children = []
     temporal_log = DATA / "temporal.log"

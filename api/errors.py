@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from domain.codes import InvalidCode
 from domain.errors import ActionRefused
@@ -131,9 +132,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "invalid_input", "the input holds a value that cannot be stored or searched")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        return problem(exc.status_code, code, str(exc.detail), exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(sorted(allowed_methods(request) or {"GET"}))
+        return problem(exc.status_code, code, str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -141,6 +145,23 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(500, "internal_error", "an unexpected error occurred; it has been logged")
 
     document_problems(app)
+
+
+def allowed_methods(request: Request) -> set[str]:
+    """Every method some route serves at the request's path (Starlette names only the first route's)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI whose app.routes are the routes themselves
+        routes: list[Any] = list(request.app.routes)
+    else:
+        routes = list(iter_route_contexts(request.app.routes))
+    scope = {**request.scope, "method": "\0"}  # a method no route serves: path matches come out PARTIAL
+    methods: set[str] = set()
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
 
 
 # ---- the OpenAPI schema says which problems each operation may answer --------------------------

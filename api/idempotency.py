@@ -56,7 +56,7 @@ class IdempotencyMiddleware:
             )(scope, receive, send)
             return
         body = await _read_body(receive)
-        fingerprint = hashlib.sha256(scope["method"].encode() + scope["path"].encode() + b"\0" + body).hexdigest()
+        fingerprint = request_fingerprint(scope["method"], scope["path"], body)
         first = await self._claim(services.sessions, username, key, fingerprint)
         if first is not None:
             await first(scope, receive, send)
@@ -133,6 +133,11 @@ class IdempotencyMiddleware:
                 stored = json.dumps({"media_type": media, "body": body, "headers": kept})
                 await db.execute(update(IdempotencyRow).where(where).values(status_code=status, body=stored))
             await db.commit()
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """What makes two requests "the same": method, path and body bytes."""
+    return hashlib.sha256(method.encode() + path.encode() + b"\0" + body).hexdigest()
 
 
 def _stored(row: IdempotencyRow):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 # Free text may hold tabs and line breaks but no other control character: PostgreSQL cannot
 # store a NUL, and a value the read model refuses would stall the project's projection.
 # (Lone surrogates such as JSON "\ud800" are already refused by pydantic as invalid strings.)
-PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+PRINTABLE = r"(?s)^.*$"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=PRINTABLE)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE)]

@@ -12,7 +12,7 @@ from typing import Any
 from temporalio.client import Client
 
 from bench.client import STEP, ApiClient, create_projects, expect, login, step_of, submit_projects, timed
-from bench.procstat import CpuMeter, cpu_line
+from bench.procstat import CpuMeter, cpu_line, wait_quiet
 from bench.stack import Stack, open_stack
 from bench.stats import line, summary_ms
 from bench.trivial import BareBaseline
@@ -40,6 +40,7 @@ async def decision_phase(stack: Stack, api: ApiClient, projects: int, warmup: in
     total = projects + warmup
     codes = await create_projects(api, 2 * total, SETUP_CONCURRENCY)
     await submit_projects(api, codes, SETUP_CONCURRENCY)
+    busy = wait_quiet()
     over_http, direct = codes[:total], codes[total:]
     client = await connect(Settings.model_validate({"temporal_address": stack.temporal.address}))
     series: dict[str, list[float]] = {"decision": [], "bare_update": [], "direct_decide_update": []}
@@ -62,6 +63,7 @@ async def decision_phase(stack: Stack, api: ApiClient, projects: int, warmup: in
         "ratio_p99": round(ratio, 2),
         "ratio_p50": round(figures["decision"]["p50_ms"] / figures["bare_update"]["p50_ms"], 2),
         "read_your_writes_mismatches": mismatches,
+        "machine_busy_before_percent": busy,
         "ratio_target_met": ratio <= RATIO_TARGET,
     }
 
@@ -89,6 +91,7 @@ async def creation_phase(
                 else:
                     errors[str(r.status_code)] += 1
 
+    idle_before = wait_quiet()
     meter = CpuMeter(stack.pids(), alone=frozenset({"bench"}))
     meter.start()
     started = time.monotonic()
@@ -106,6 +109,7 @@ async def creation_phase(
         "errors": dict(errors),
         "projects_per_s": round(len(latencies) / wall, 1),
         "latency": summary_ms(latencies),
+        "machine_busy_before_percent": idle_before,
         "cpu_percent_of_one_core": cpu,
         "cpu_ms_per_project": per_project,
         "throughput_target_met": len(latencies) / wall >= THROUGHPUT_TARGET,
@@ -141,6 +145,7 @@ def print_latency(figures: dict[str, Any]) -> None:
         f"ratio decision_p99 / bare_p99 = {figures['ratio_p99']} (target <= {RATIO_TARGET}: {verdict}); p50 ratio {figures['ratio_p50']}"
     )
     print(f"read-your-writes mismatches: {figures['read_your_writes_mismatches']}")
+    print(f"machine busy just before timing: {figures['machine_busy_before_percent']}% of one core")
 
 
 def print_creation(figures: dict[str, Any]) -> None:
@@ -151,6 +156,7 @@ def print_creation(figures: dict[str, Any]) -> None:
         f"{figures['projects_per_s']} projects/s (target >= {THROUGHPUT_TARGET}: {verdict}); errors {figures['errors']}"
     )
     print(line("creation latency", figures["latency"]))
+    print(f"machine busy just before the run: {figures['machine_busy_before_percent']}% of one core")
     print(cpu_line(figures["cpu_percent_of_one_core"]))
     print("cpu ms per created project: " + " ".join(f"{k}={v}" for k, v in figures["cpu_ms_per_project"].items()))
 

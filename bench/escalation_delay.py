@@ -14,11 +14,14 @@ from sqlmodel import col
 
 from bench.client import STEP, ApiClient, create_projects, expect, in_parallel, login
 from bench.poller import ProblemPoller
-from bench.procstat import CpuMeter, cpu_line, memory_kib
+from bench.procstat import CpuMeter, cpu_line, memory_kib, wait_quiet
 from bench.stack import Stack, open_stack
 from bench.stats import percentile
+from domain.clock import WARN_FRACTION
 from models.db import sync_url
-from models.tables import EventRow, StepRow
+from models.tables import EventRow, ProjectRow, StepRow
+from settings import Settings
+from worker import connect
 
 DELAY_TARGET_S = 1.0
 RSS_TARGET_MIB = 500.0
@@ -49,6 +52,46 @@ def count_events(database_url: str) -> dict[str, int]:
             return {action: int(n) for action, n in conn.execute(stmt)}
     finally:
         engine.dispose()
+
+
+def warn_lateness(database_url: str, deadlines: dict[str, datetime], workday_seconds: float) -> list[float]:
+    """How late each project turned yellow: the 80 % timer, which fires before the overdue one.
+
+    With the compressed clock the warning instant is the deadline less 20 % of the limit.
+    """
+    engine = create_engine(sync_url(database_url))
+    early = (1 - WARN_FRACTION) * LIMIT_DAYS * workday_seconds
+    late: list[float] = []
+    try:
+        with engine.connect() as conn:
+            stmt = select(col(EventRow.code), col(EventRow.at), col(EventRow.detail)).where(
+                col(EventRow.action) == "colour_changed"
+            )
+            for code, at, detail in conn.execute(stmt):
+                if code in deadlines and (detail or {}).get("to") == "yellow":
+                    late.append(at.timestamp() - (deadlines[code].timestamp() - early))
+    finally:
+        engine.dispose()
+    return late
+
+
+async def workflow_sizes(stack: Stack, codes: list[str], sample: int = 20) -> dict[str, float]:
+    """Mean history length of a sample of project workflows, and mean published version in the read model."""
+    client = await connect(Settings.model_validate({"temporal_address": stack.temporal.address}))
+    lengths = [(await client.get_workflow_handle(c).describe()).history_length for c in codes[:sample]]
+    engine = create_engine(sync_url(stack.database_url))
+    try:
+        with engine.connect() as conn:
+            mean_version, max_version = conn.execute(
+                select(func.avg(col(ProjectRow.version)), func.max(col(ProjectRow.version)))
+            ).one()
+    finally:
+        engine.dispose()
+    return {
+        "history_length_mean": round(sum(lengths) / len(lengths), 1),
+        "project_version_mean": round(float(mean_version), 1),
+        "project_version_max": int(max_version),
+    }
 
 
 def seconds_figures(values: list[float]) -> dict[str, float]:
@@ -91,6 +134,7 @@ async def measure(stack: Stack, projects: int, spread: float, concurrency: int, 
     """Create, submit, wait for every escalation, then compute the figures."""
     tokens = await login(stack.api_url)
     pids = stack.pids()
+    busy = wait_quiet()
     async with ApiClient(stack.api_url, tokens, connections=concurrency) as api:
         meter = CpuMeter(pids, alone=frozenset({"bench"}))
         meter.start()
@@ -119,6 +163,8 @@ async def measure(stack: Stack, projects: int, spread: float, concurrency: int, 
         delays.append(seen_at - deadline)
         lateness.append(opened_at.timestamp() - deadline)
         lag.append(seen_at - opened_at.timestamp())
+    warned = warn_lateness(stack.database_url, deadlines, stack.workday_seconds)
+    sizes = await workflow_sizes(stack, codes)
     peak_mib = memory.get("VmHWM", 0) / 1024
     rss_mib = max(memory.get("VmRSS", 0), poller.peak_rss_kib) / 1024
     delay = seconds_figures(delays)
@@ -134,6 +180,9 @@ async def measure(stack: Stack, projects: int, spread: float, concurrency: int, 
         "delay": delay,
         "timer_lateness": seconds_figures(lateness),
         "publish_visibility_lag": seconds_figures(lag),
+        "warn_timer_lateness": seconds_figures(warned),
+        **sizes,
+        "machine_busy_before_percent": busy,
         "polls": poller.polls,
         "slowest_poll_s": round(poller.slowest_poll, 3),
         "worker_peak_rss_mib": round(peak_mib, 1),
@@ -184,7 +233,17 @@ def report(f: dict[str, Any]) -> None:
     print(
         f"  and publish + poll lag (seen - opened_at): p50={v['p50_s']:.3f} p99={v['p99_s']:.3f} max={v['max_s']:.3f} s"
     )
-    print(f"  polls: {f['polls']}, slowest {f['slowest_poll_s']} s")
+    w = f["warn_timer_lateness"]
+    print(
+        f"  for comparison, the 80 % (yellow) timer's lateness: p50={w['p50_s']:.3f} p99={w['p99_s']:.3f} max={w['max_s']:.3f} s"
+    )
+    print(
+        f"  polls: {f['polls']}, slowest {f['slowest_poll_s']} s; machine busy before start {f['machine_busy_before_percent']}%"
+    )
+    print(
+        f"  publishes per project (read-model version): mean {f['project_version_mean']} max {f['project_version_max']}; "
+        f"history length (sample of 20): mean {f['history_length_mean']}"
+    )
     verdict = "met" if f["rss_target_met"] else "NOT met"
     print(
         f"worker memory: peak RSS (VmHWM) {f['worker_peak_rss_mib']} MiB, RSS now {f['worker_rss_mib']} MiB "

@@ -112,6 +112,8 @@ class CpuMeter:
         busy, total = machine_ticks()
         share = (busy - self._machine[0]) / max(total - self._machine[1], 1)
         usage["machine"] = round(100.0 * share * (os.cpu_count() or 1), 1)
+        # What the machine spent outside the measured processes: other users' work, the kernel, ...
+        usage["others"] = round(max(0.0, usage["machine"] - sum(usage[name] for name in self.pids)), 1)
         return usage
 
 
@@ -119,3 +121,21 @@ def cpu_line(usage: dict[str, float]) -> str:
     """`cpu (% of one core): temporal=.. worker=.. ...` with the machine's total capacity."""
     parts = " ".join(f"{name}={value:.0f}%" for name, value in usage.items())
     return f"cpu (% of one core, machine has {os.cpu_count()} cores = {100 * (os.cpu_count() or 1)}%): {parts}"
+
+
+def wait_quiet(busy_below: float = 30.0, max_wait: float = 60.0) -> float:
+    """Wait (at most max_wait s) until the whole machine is under busy_below % of one core for 3 s in a row.
+
+    The machine may be shared; the figures are only meaningful when little else runs. Returns the
+    busy percentage of the last second, so a report can say how quiet the machine was.
+    """
+    deadline = time.monotonic() + max_wait
+    quiet = 0
+    busy = 0.0
+    while time.monotonic() < deadline and quiet < 3:
+        before = machine_ticks()
+        time.sleep(1.0)
+        after = machine_ticks()
+        busy = 100.0 * (after[0] - before[0]) / max(after[1] - before[1], 1) * (os.cpu_count() or 1)
+        quiet = quiet + 1 if busy < busy_below else 0
+    return round(busy, 1)

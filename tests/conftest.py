@@ -135,9 +135,9 @@ async def api(settings: Settings, worker: Worker) -> AsyncIterator[Api]:
         yield opened
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20.0, interval: float = 0.1) -> T:
+async def eventually(check: Callable[[], Awaitable[T]], within: float = 20.0, interval: float = 0.1) -> T:
     """Poll `check` until it returns without an AssertionError, or fail with its last error."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         try:
             return await check()

@@ -62,14 +62,14 @@ async def test_project_left_alone_turns_yellow_then_red_and_its_problem_climbs_t
     submitted = await fast.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})
     assert submitted.status_code == 200, submitted.text
     assert (await view(fast, code))["colour"] == "green"
-    start = at([e for e in await events(fast, code) if e["action"] == "submitted"][0])
+    start = at(next(e for e in await events(fast, code) if e["action"] == "submitted"))
 
     async def reminded() -> list[dict[str, Any]]:
         found = await events(fast, code)
         assert any(e["action"] == "problem_reminder" for e in found)
         return found
 
-    timeline = await eventually(reminded, timeout=40, interval=0.25)
+    timeline = await eventually(reminded, within=40, interval=0.25)
     colours = [(e["detail"]["to"], at(e)) for e in timeline if e["action"] == "colour_changed"]
     assert [c for c, _ in colours[:2]] == ["yellow", "red"]
     assert near(colours[0][1], start + days(8)) and near(colours[1][1], start + days(10))
@@ -97,7 +97,7 @@ async def test_project_left_alone_turns_yellow_then_red_and_its_problem_climbs_t
         found = [w.id async for w in temporal_client.list_workflows(f"ProjectColour = 'red' AND WorkflowId = '{code}'")]
         assert found == [code]
 
-    await eventually(listed_red, timeout=10)
+    await eventually(listed_red, within=10)
 
 
 async def test_resolution_at_level_three_stops_the_climb_and_the_colour_recovers(fast: Api) -> None:
@@ -111,7 +111,7 @@ async def test_resolution_at_level_three_stops_the_climb_and_the_colour_recovers
         project = await view(fast, code)
         assert project["open_problems"][0]["level"] == 3 and project["colour"] == "red"
 
-    await eventually(at_level_three, timeout=10, interval=0.1)
+    await eventually(at_level_three, within=10, interval=0.1)
     early = await fast.post(f"/problems/{problem_id}/resolve", "chief-initiation", json={"resolution": "n/a"})
     assert early.status_code == 403  # a level-2 holder is below level 3
     r = await fast.post(f"/problems/{problem_id}/resolve", "office-1", json={"resolution": "boundary re-surveyed"})
@@ -119,7 +119,7 @@ async def test_resolution_at_level_three_stops_the_climb_and_the_colour_recovers
     project = await view(fast, code)
     assert project["colour"] == "green" and project["open_problems"] == []
     resolved_at = datetime.now().astimezone()
-    await eventually(lambda: _still_level_three(fast, code), timeout=5)
+    await eventually(lambda: _still_level_three(fast, code), within=5)
     assert datetime.now().astimezone() - resolved_at < timedelta(seconds=5)
 
 
@@ -133,13 +133,13 @@ async def test_return_pauses_the_clock_by_exactly_the_time_with_the_owner(fast: 
     code = (await create(fast))["code"]
     first = (await fast.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})).json()
     deadline = datetime.fromisoformat(first["step"]["deadline"])
-    await eventually(lambda: _used_at_least(fast, code, 1.0), timeout=5)
+    await eventually(lambda: _used_at_least(fast, code, 1.0), within=5)
     r = await fast.post(
         f"/projects/{code}/steps/project_approval/decision", "reviewer-drc", json={"outcome": "return", "comment": "x"}
     )
     assert r.status_code == 200 and r.json()["step"]["deadline"] is None
     paused_fraction = r.json()["step"]["used_fraction"]
-    await eventually(lambda: _owner_held_for(fast, code, 2.0), timeout=5)
+    await eventually(lambda: _owner_held_for(fast, code, 2.0), within=5)
     assert steps(await view(fast, code))["project_approval"]["used_fraction"] == paused_fraction  # paused
     again = (await fast.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})).json()
     timeline = await events(fast, code)
@@ -171,7 +171,7 @@ async def test_deemed_approval_at_the_deadline_names_the_department(fast: Api) -
         assert found
         return found[0]
 
-    event = await eventually(deemed, timeout=10)
+    event = await eventually(deemed, within=10)
     assert event["detail"]["responsible_department"] == "drc" and event["actor"] == "system"
     assert near(at(event), deadline)
     project = await view(fast, code)
@@ -228,7 +228,7 @@ async def test_unanswered_rectification_escalates_after_five_working_days(fast: 
         assert found
         return found[0]
 
-    event = await eventually(escalated, timeout=12)
+    event = await eventually(escalated, within=12)
     assert event["detail"]["id"] == rect and near(at(event), opened + days(5))
 
 
@@ -254,7 +254,7 @@ async def test_each_role_has_its_own_inbox(fast: Api) -> None:
                 t["kind"] == "problem" and t["id"] == problem_id and t["status"] == f"level {lvl}" for t in tasks
             )
 
-        await eventually(holds, timeout=10, interval=0.1)
+        await eventually(holds, within=10, interval=0.1)
     assert not any(t["id"] == problem_id for t in (await fast.get("/tasks", "chief-acceptance")).json())
 
 

@@ -142,7 +142,7 @@ async def test_temporal_restart_on_its_data_file_loses_nothing(stack: Stack) -> 
         r = await api.get("/health", "office-1")
         assert r.status_code == 200, r.text
 
-    await eventually(answers, timeout=60)
+    await eventually(answers, within=60)
 
     async def survives() -> None:
         r = await api.post(
@@ -153,7 +153,7 @@ async def test_temporal_restart_on_its_data_file_loses_nothing(stack: Stack) -> 
         )
         assert r.status_code == 200, r.text
 
-    await eventually(survives, timeout=60, interval=0.5)
+    await eventually(survives, within=60, interval=0.5)
     after = await view(api, code)
     assert steps(after)["project_approval"]["status"] == steps(before)["project_approval"]["status"] == "approved"
     project = await walk(api, code)

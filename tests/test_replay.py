@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -36,9 +37,9 @@ def test_every_workflow_type_has_saved_histories() -> None:
     assert types == WORKFLOW_TYPES
 
 
-@pytest.mark.parametrize("path", saved_histories(), ids=lambda p: p.stem)
-async def test_saved_history_replays(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+@pytest.mark.parametrize("name,text", [(p.stem, p.read_text()) for p in saved_histories()], ids=lambda v: v[:40])
+async def test_saved_history_replays(name: str, text: str) -> None:
+    history = WorkflowHistory.from_json(name, text)
     result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
 
@@ -59,5 +60,5 @@ async def test_this_runs_histories_replay(api: Api, temporal_client: Client) -> 
         if result.replay_failure is not None:
             failures[code] = result.replay_failure
         elif target:  # refresh saved histories from a real run: APPROVALS_SAVE_HISTORIES=tests/histories
-            Path(target, f"project-{code}.json").write_text(history.to_json())
+            await asyncio.to_thread(Path(target, f"project-{code}.json").write_text, history.to_json())
     assert failures == {}
