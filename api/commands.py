@@ -42,11 +42,9 @@ async def next_serial(db: AsyncSession, prefix: str) -> int:
     dialect = db.bind.dialect.name if db.bind is not None else "postgresql"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = CodeSerialRow.__table__  # type: ignore[attr-defined]
-    stmt = insert(table).values(prefix=prefix, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["prefix"], set_={"last": table.c.last + 1}).returning(
-        table.c.last
-    )
-    serial = (await db.execute(stmt)).scalar_one()
+    values = insert(table).values(prefix=prefix, last=1)
+    upsert = values.on_conflict_do_update(index_elements=["prefix"], set_={"last": table.c.last + 1})
+    serial = (await db.execute(upsert.returning(table.c.last))).scalar_one()
     await db.commit()
     return int(serial)
 
@@ -59,7 +57,7 @@ async def assign_agent(db: AsyncSession) -> str:
         .scalar_subquery()
     )
     stmt = (
-        select(UserRow.username)
+        select(col(UserRow.username))
         .where(col(UserRow.role) == "agent", col(UserRow.active))
         .order_by(load, col(UserRow.username))
         .limit(1)
@@ -72,7 +70,7 @@ async def assign_agent(db: AsyncSession) -> str:
 
 async def owner_has_open_revocation(db: AsyncSession, organisation: str) -> bool:
     """Whether the organisation has a revoked commitment still awaiting re-application."""
-    stmt = select(ProjectRow.code).where(
+    stmt = select(col(ProjectRow.code)).where(
         col(ProjectRow.owner_org) == organisation, col(ProjectRow.revocations_open) > 0
     )
     return (await db.execute(stmt.limit(1))).first() is not None
@@ -97,18 +95,17 @@ def map_update_error(err: Exception, code: str) -> ApiError:
 class Commands:
     """Sends actions to project workflows; one instance per request."""
 
-    def __init__(self, client: Client, settings: Settings, catalog: Catalog) -> None:
+    def __init__(self, client: Client, settings: Settings) -> None:
         self.client = client
         self.settings = settings
-        self.catalog = catalog
 
     async def create_project(
-        self, db: AsyncSession, actor: Actor, body: dict[str, Any], request_key: str | None
+        self, db: AsyncSession, catalog: Catalog, actor: Actor, body: dict[str, Any], request_key: str | None
     ) -> tuple[str, int]:
         """Validate, issue a project code, start the workflow and wait until the project is visible."""
-        category = self.catalog.get(body["category"])
+        category = catalog.get(body["category"])
         if category is None:
-            known = ", ".join(c.key for c in self.catalog.categories)
+            known = ", ".join(c.key for c in catalog.categories)
             raise ApiError(422, "unknown_category", f"category {body['category']!r} is not in the catalog ({known})")
         credit = validate_credit_code(body["owner_credit_code"])
         region = validate_region_code(body.get("region_code") or self.settings.region_code)
@@ -159,7 +156,7 @@ class Commands:
         """Send one validated update; the answer arrives once the read model holds the change."""
         handle = self.client.get_workflow_handle(code)
         try:
-            result: ActionResult = await handle.execute_update(update, inp, id=_update_id(request_key))
+            result: ActionResult = await handle.execute_update(update, inp, id=_update_id(request_key))  # type: ignore[call-overload]
         except (WorkflowUpdateFailedError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
             raise map_update_error(err, code) from err
         log.info(

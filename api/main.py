@@ -11,7 +11,7 @@ from activities.calendar_source import CalendarSource
 from api.deps import Services
 from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware
-from api.routes import auth, office, problems, projects
+from api.routes import admin, auth, office, problems, projects
 from logs import configure_logging
 from models.db import make_engine, session_factory
 from settings import Settings, get_settings
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
-    for module in (auth, projects, problems, office):
+    for module in (auth, projects, problems, office, admin):
         app.include_router(module.router)
     return app
 

@@ -103,7 +103,38 @@ class CategorySpec(BaseModel):
                     raise ValueError(f"{self.key}.{step.key}: unknown prerequisite {dep!r}")
                 if STAGE_ORDER.index(by_key[dep].stage) > STAGE_ORDER.index(step.stage):
                     raise ValueError(f"{self.key}.{step.key}: prerequisite {dep!r} is in a later stage")
+        _refuse_cycles(self.key, by_key)
+        _check_joint_shape(self.key, self.steps)
         return self
+
+
+def _refuse_cycles(category: str, by_key: dict[str, StepSpec]) -> None:
+    """A cycle in `after` would leave its steps pending for ever."""
+    done: set[str] = set()
+
+    def visit(key: str, path: tuple[str, ...]) -> None:
+        if key in path:
+            raise ValueError(f"{category}: steps {' -> '.join((*path, key))} wait on each other")
+        if key not in done:
+            for dep in by_key[key].after:
+                visit(dep, (*path, key))
+            done.add(key)
+
+    for key in by_key:
+        visit(key, ())
+
+
+def _check_joint_shape(category: str, steps: tuple[StepSpec, ...]) -> None:
+    """Joint acceptance: one survey first, every inspection after it."""
+    surveys = [s for s in steps if s.joint_role == "survey"]
+    inspections = [s for s in steps if s.joint_role == "inspection"]
+    if not surveys and not inspections:
+        return
+    if len(surveys) != 1 or not inspections:
+        raise ValueError(f"{category}: joint acceptance needs exactly one survey and at least one inspection")
+    for inspection in inspections:
+        if surveys[0].key not in inspection.after:
+            raise ValueError(f"{category}.{inspection.key}: an inspection opens after the survey {surveys[0].key!r}")
 
 
 class Catalog(BaseModel):

@@ -657,9 +657,9 @@ class Project(BaseModel):
                     self._climb(problem, SYSTEM, now, "response limit passed")
                 else:
                     problem.reminders += 1
-                    due = problem.clock.deadline or now
+                    reminder_due = problem.clock.deadline or now
                     problem.clock = WorkClock(limit_days=LEVEL_LIMITS[4])
-                    problem.clock.start(min(due, now))
+                    problem.clock.start(min(reminder_due, now))
                     self.record(
                         now,
                         SYSTEM,

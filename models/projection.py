@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.project import Project, Step
@@ -138,4 +139,4 @@ async def write_project(session: AsyncSession, project: Project, now: datetime) 
 async def forget_project(session: AsyncSession, code: str) -> None:
     """Remove a project from the read model (tests and rebuilds only)."""
     for model in (EventRow, StepRow, ProblemRow, RectificationRow, ProjectRow):
-        await session.execute(delete(model).where(model.code == code))  # type: ignore[attr-defined]
+        await session.execute(delete(model).where(col(model.code) == code))

@@ -18,7 +18,7 @@ from settings import Settings, get_settings
 ORG_A = make_credit_code("91310115MA1K4ABC0")
 ORG_B = make_credit_code("91310115MA1K4XYW0")
 
-DEMO_USERS: list[dict[str, str | None]] = [
+DEMO_USERS: list[dict[str, str]] = [
     {"username": "owner-a", "role": "owner", "organisation": ORG_A, "display_name": "上海甲建设有限公司 Owner A"},
     {"username": "owner-b", "role": "owner", "organisation": ORG_B, "display_name": "上海乙置业有限公司 Owner B"},
     {"username": "agent-1", "role": "agent", "display_name": "代办员一 Deputy 1"},

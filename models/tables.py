@@ -172,3 +172,14 @@ class IdempotencyRow(SQLModel, table=True):
     status_code: int | None = None
     body: str | None = None
     created_at: datetime = instant(nullable=False)
+
+
+class CatalogCategoryRow(SQLModel, table=True):
+    """A category the office added or changed; it overrides the shipped catalog (domain/catalog.json)."""
+
+    __tablename__ = "catalog_categories"
+
+    key: str = Field(primary_key=True, max_length=40)
+    spec: dict[str, Any] = json_column()
+    updated_at: datetime = instant(nullable=False)
+    updated_by: str

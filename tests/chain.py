@@ -12,18 +12,20 @@ ORGS = {"owner-a": ORG_A, "owner-b": ORG_B}
 
 async def create(api: Api, category: str = "general", owner: str = "owner-a", **extra: Any) -> dict[str, Any]:
     """Create a project as `owner` and return its view."""
-    body = {"name": f"{category} test project", "category": category, "owner_credit_code": ORGS[owner]}
+    body: dict[str, Any] = {"name": f"{category} test project", "category": category, "owner_credit_code": ORGS[owner]}
     body.update({"investment_wan": 1200.0, **extra})
     r = await api.post("/projects", owner, json=body)
     assert r.status_code == 201, r.text
-    return r.json()
+    created: dict[str, Any] = r.json()
+    return created
 
 
 async def view(api: Api, code: str, as_user: str = "office-1") -> dict[str, Any]:
     """The project as the API shows it."""
     r = await api.get(f"/projects/{code}", as_user)
     assert r.status_code == 200, r.text
-    return r.json()
+    shown: dict[str, Any] = r.json()
+    return shown
 
 
 def steps(project: dict[str, Any]) -> dict[str, dict[str, Any]]:

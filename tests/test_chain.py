@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from temporalio.client import Client
 
 from domain.codes import validate_project_code
 from tests.chain import create, steps, view, walk
@@ -46,18 +49,20 @@ async def test_decision_is_visible_to_everyone_when_it_returns(api: Api) -> None
     assert (await view(api, code))["version"] >= 3
 
 
-async def submit(api: Api, code: str, key: str, user: str = "owner-a", **body: object) -> dict:
+async def submit(api: Api, code: str, key: str, user: str = "owner-a", **body: object) -> dict[str, Any]:
     r = await api.post(f"/projects/{code}/steps/{key}/submit", user, json=body)
     assert r.status_code == 200, r.text
-    return r.json()
+    answer: dict[str, Any] = r.json()
+    return answer
 
 
-async def decide(api: Api, code: str, key: str, outcome: str, dept: str, comment: str = "reason") -> dict:
+async def decide(api: Api, code: str, key: str, outcome: str, dept: str, comment: str = "reason") -> dict[str, Any]:
     r = await api.post(
         f"/projects/{code}/steps/{key}/decision", f"reviewer-{dept}", json={"outcome": outcome, "comment": comment}
     )
     assert r.status_code == 200, r.text
-    return r.json()
+    answer: dict[str, Any] = r.json()
+    return answer
 
 
 async def test_return_pauses_and_resubmission_resumes(api: Api) -> None:
@@ -220,7 +225,7 @@ async def test_withdrawal_ends_the_project(api: Api) -> None:
     assert late.status_code == 409
 
 
-async def test_out_of_order_and_repeated_actions_are_refused_without_history(api: Api, temporal_client) -> None:
+async def test_out_of_order_and_repeated_actions_are_refused_without_history(api: Api, temporal_client: Client) -> None:
     code = (await create(api))["code"]
     handle = temporal_client.get_workflow_handle(code)
     before = len([e async for e in handle.fetch_history_events()])

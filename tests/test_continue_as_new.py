@@ -23,7 +23,7 @@ async def test_project_survives_continue_as_new(api: Api, temporal_client: Clien
     create = CreateProject(
         code=code,
         name="long-lived project",
-        category=default_catalog().get("general"),  # type: ignore[arg-type]
+        category=next(c for c in default_catalog().categories if c.key == "general"),
         owner_org=ORG_A,
         agent="agent-1",
         region_code="310116",

@@ -59,3 +59,46 @@ async def test_statistics_for_chiefs_office_and_leaders_only(api: Api) -> None:
     drc = stats["departments"]["drc"]
     assert drc["decided_steps"] >= 1 and 0 <= drc["on_time_rate"] <= 1
     assert drc["mean_working_days"] <= drc["mean_limit_working_days"]
+
+
+async def test_office_manages_users_and_only_the_office(api: Api) -> None:
+    body = {"username": "reviewer-drc-2", "password": "long-enough-pass", "role": "reviewer", "department": "drc"}
+    assert (await api.post("/users", "leader-1", json=body)).status_code == 403
+    r = await api.post("/users", "office-1", json=body)
+    assert r.status_code == 201, r.text
+    assert "password" not in r.text and r.json()["department"] == "drc"
+    assert (await api.post("/users", "office-1", json=body)).status_code == 409
+    unbound = {**body, "username": "reviewer-none", "department": None}
+    assert (await api.post("/users", "office-1", json=unbound)).json()["code"] == "binding_required"
+    login = await api.client.post("/auth/token", data={"username": "reviewer-drc-2", "password": "long-enough-pass"})
+    assert login.status_code == 200
+    r = await api.call("PATCH", "/users/reviewer-drc-2", "office-1", json={"active": False})
+    assert r.status_code == 200 and r.json()["active"] is False
+    refused = await api.client.post("/auth/token", data={"username": "reviewer-drc-2", "password": "long-enough-pass"})
+    assert refused.status_code == 401
+    listed = (await api.get("/users", "office-1")).json()
+    assert any(u["username"] == "reviewer-drc-2" and not u["active"] for u in listed)
+
+
+async def test_office_changes_the_catalog_for_new_projects_only(api: Api) -> None:
+    catalog = (await api.get("/catalog", "office-1")).json()
+    low_risk = next(c for c in catalog["categories"] if c["key"] == "low_risk")
+    running = (await create(api, "low_risk"))["code"]
+    changed = {k: v for k, v in low_risk.items() if k != "stages"}
+    changed["steps"] = [{**s, "limit_working_days": s["limit_working_days"] + 1} for s in changed["steps"]]
+    assert (await api.call("PUT", "/catalog/low_risk", "leader-1", json=changed)).status_code == 403
+    r = await api.call("PUT", "/catalog/low_risk", "office-1", json=changed)
+    assert r.status_code == 200, r.text
+    broken = {**changed, "steps": [{**s, "department": "nowhere"} for s in changed["steps"]]}
+    bad = await api.call("PUT", "/catalog/low_risk", "office-1", json=broken)
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_category"
+    fresh = (await create(api, "low_risk"))["code"]
+    old_limit = (await api.get(f"/projects/{running}", "office-1")).json()["stages"][0]["steps"][0][
+        "limit_working_days"
+    ]
+    new_limit = (await api.get(f"/projects/{fresh}", "office-1")).json()["stages"][0]["steps"][0]["limit_working_days"]
+    assert new_limit == old_limit + 1
+    r = await api.call(
+        "PUT", "/catalog/low_risk", "office-1", json={k: v for k, v in low_risk.items() if k != "stages"}
+    )
+    assert r.status_code == 200  # restore the shipped limits for the other tests

@@ -14,7 +14,8 @@ from api.errors import ApiError
 from api.queries import inbox, statistics
 from api.schemas import CalendarOut, CalendarYear, TaskOut
 from domain.calendar import arrangement_from_lists, rule_based_year
-from domain.catalog import DEPARTMENTS, default_catalog
+from domain.catalog import DEPARTMENTS
+from models.catalog_store import effective_catalog
 from models.tables import CalendarYearRow
 
 router = APIRouter()
@@ -22,9 +23,9 @@ Year = Annotated[int, Path(ge=2000, le=2100)]
 
 
 @router.get("/catalog", tags=["catalog"])
-async def get_catalog(user: UserDep) -> dict[str, Any]:
+async def get_catalog(user: UserDep, db: SessionDep) -> dict[str, Any]:
     """Categories with their stages, steps, departments, modes and limits."""
-    catalog = default_catalog()
+    catalog = await effective_catalog(db)
     return {
         "departments": DEPARTMENTS,
         "categories": [

@@ -25,10 +25,10 @@ from api.schemas import (
     VerificationBody,
     WithdrawBody,
 )
-from domain.catalog import default_catalog
 from domain.codes import PROJECT_CODE_PATTERN, validate_project_code
 from domain.inputs import Decide, OpenProblem, Rate, Submit, Verify, Withdraw
 from domain.project import Project
+from models.catalog_store import effective_catalog
 from models.tables import UserRow
 from workflows.project import ProjectWorkflow
 
@@ -44,7 +44,7 @@ StageName = Literal["initiation", "engineering", "construction", "acceptance"]
 def commands(svc: ServicesDep) -> Commands:
     """The write side for this request."""
     client: Client = svc.temporal
-    return Commands(client, svc.settings, default_catalog())
+    return Commands(client, svc.settings)
 
 
 def request_key(user: UserRow, key: str | None) -> str | None:
@@ -65,7 +65,8 @@ async def create_project(
 ) -> ProjectOut:
     """Create a project: a project code is issued and its workflow started."""
     require_role(user, "owner", "agent")
-    code, _ = await commands(svc).create_project(db, actor_of(user), body.model_dump(), request_key(user, key))
+    catalog = await effective_catalog(db)
+    code, _ = await commands(svc).create_project(db, catalog, actor_of(user), body.model_dump(), request_key(user, key))
     response.headers["Location"] = f"/projects/{code}"
     row = await visible_project(db, user, code)
     return project_out(row, await svc.calendar.clock(db), datetime.now(UTC))

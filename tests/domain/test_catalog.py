@@ -162,3 +162,30 @@ def test_names_are_chinese_with_an_english_gloss() -> None:
 
 def test_general_is_an_approval_project() -> None:
     assert _category("general").project_type == "01"
+
+
+def _general_with(changes: dict[str, dict[str, object]]) -> dict[str, object]:
+    from domain.catalog import default_catalog
+
+    general = default_catalog().get("general")
+    assert general is not None
+    data = general.model_dump(mode="json")
+    for step in data["steps"]:
+        step.update(changes.get(step["key"], {}))
+    return data
+
+
+def test_a_cycle_in_prerequisites_is_refused() -> None:
+    from domain.catalog import CategorySpec
+
+    data = _general_with({"land_prereview": {"after": ["land_use_permit"]}})
+    with pytest.raises(ValueError, match="wait on each other"):
+        CategorySpec.model_validate(data)
+
+
+def test_an_inspection_before_the_survey_is_refused() -> None:
+    from domain.catalog import CategorySpec
+
+    data = _general_with({"fire_inspection": {"after": []}})
+    with pytest.raises(ValueError, match="after the survey"):
+        CategorySpec.model_validate(data)
