@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 # Free text may hold tabs and line breaks but no other control character: PostgreSQL cannot
 # store a NUL, and a value the read model refuses would stall the project's projection.
 # (Lone surrogates such as JSON "\ud800" are already refused by pydantic as invalid strings.)
-PRINTABLE = r"(?s)^.*$"
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=PRINTABLE)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE)]
@@ -234,35 +234,3 @@ class ActionOut(BaseModel):
     version: int
     step: StepOut | None = None
     created_id: str | None = None
-
-
-Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
-
-
-class UserCreate(Strict):
-    username: Username
-    password: Password
-    role: Literal["owner", "agent", "reviewer", "section_chief", "office", "leader"]
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
-    department: Annotated[str, StringConstraints(max_length=40)] | None = None
-    stage: Literal["initiation", "engineering", "construction", "acceptance"] | None = None
-    organisation: Annotated[str, StringConstraints(min_length=18, max_length=18)] | None = None
-
-
-class UserUpdate(Strict):
-    active: bool | None = None
-    password: Password | None = None
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    unlock: bool = False
-
-
-class UserOut(BaseModel):
-    username: str
-    display_name: str
-    role: str
-    department: str | None
-    stage: str | None
-    organisation: str | None
-    active: bool
-    locked_until: datetime | None

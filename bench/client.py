@@ -53,10 +53,11 @@ class ApiClient:
         body = {"name": name, "category": "general", "owner_credit_code": ORG_A, "investment_wan": 1200.0}
         return await self.http.post("/projects", json=body, headers=self._auth(user))
 
-    async def submit(self, user: str, code: str, step: str = STEP) -> httpx.Response:
-        """POST /projects/{code}/steps/{step}/submit."""
+    async def submit(self, user: str, code: str, step: str = STEP, key: str | None = None) -> httpx.Response:
+        """POST /projects/{code}/steps/{step}/submit, with an Idempotency-Key when given."""
         body = {"note": "materials attached"}
-        return await self.http.post(f"/projects/{code}/steps/{step}/submit", json=body, headers=self._auth(user))
+        headers = self._auth(user) | ({"Idempotency-Key": key} if key else {})
+        return await self.http.post(f"/projects/{code}/steps/{step}/submit", json=body, headers=headers)
 
     async def decide(self, user: str, code: str, outcome: str = "approve", step: str = STEP) -> httpx.Response:
         """POST /projects/{code}/steps/{step}/decision."""
@@ -94,9 +95,12 @@ async def in_parallel(count: int, concurrency: int, job: Callable[[int], Awaitab
         for i in queue:
             await job(i)
 
-    async with asyncio.TaskGroup() as group:
-        for _ in range(min(concurrency, count)):
-            group.create_task(lane())
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(concurrency, count)):
+                group.create_task(lane())
+    except ExceptionGroup as err:
+        raise err.exceptions[0] from None
 
 
 async def create_projects(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -107,3 +107,4 @@ class ActionResult(BaseModel):
 
     version: int
     created_id: str | None = None
+    step: dict[str, Any] | None = None  # the acted-on step as published, so the API need not read it back

@@ -161,6 +161,9 @@ class ProjectWorkflow:
             self.attributes = attributes
         self.replan = True
 
+    def _with_step(self, result: ActionResult, key: str) -> ActionResult:
+        return result.model_copy(update={"step": self.project.step(key).model_dump(mode="json")})
+
     @staticmethod
     def _check(check: Callable[[T], Any], inp: T) -> None:
         try:
@@ -177,7 +180,7 @@ class ProjectWorkflow:
     @workflow.update
     async def submit(self, inp: Submit) -> ActionResult:
         _, result = await self._change(lambda: self.project.submit(inp, workflow.now()))
-        return result
+        return self._with_step(result, inp.step)
 
     @submit.validator
     def _check_submit(self, inp: Submit) -> None:
@@ -186,7 +189,7 @@ class ProjectWorkflow:
     @workflow.update
     async def decide(self, inp: Decide) -> ActionResult:
         _, result = await self._change(lambda: self.project.decide(inp, workflow.now()))
-        return result
+        return self._with_step(result, inp.step)
 
     @decide.validator
     def _check_decide(self, inp: Decide) -> None:
@@ -195,7 +198,7 @@ class ProjectWorkflow:
     @workflow.update
     async def verify(self, inp: Verify) -> ActionResult:
         _, result = await self._change(lambda: self.project.verify(inp, workflow.now()))
-        return result
+        return self._with_step(result, inp.step)
 
     @verify.validator
     def _check_verify(self, inp: Verify) -> None:
@@ -204,7 +207,7 @@ class ProjectWorkflow:
     @workflow.update
     async def rate(self, inp: Rate) -> ActionResult:
         created, result = await self._change(lambda: self.project.rate(inp, workflow.now()))
-        return ActionResult(version=result.version, created_id=created)
+        return self._with_step(ActionResult(version=result.version, created_id=created), inp.step)
 
     @rate.validator
     def _check_rate(self, inp: Rate) -> None:

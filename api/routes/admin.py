@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import ValidationError
+from pydantic import BaseModel, StringConstraints, ValidationError
 from sqlmodel import col, select
 
 from api.deps import SessionDep, UserDep, require_role
 from api.errors import ApiError, not_found
-from api.schemas import UserCreate, UserOut, UserUpdate
+from api.schemas import Strict
 from api.security import hash_password
 from domain.catalog import DEPARTMENTS, CategorySpec
 from domain.codes import validate_credit_code
 from models.catalog_store import save_category
 from models.tables import UserRow
+
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class UserCreate(Strict):
+    username: Username
+    password: Password
+    role: Literal["owner", "agent", "reviewer", "section_chief", "office", "leader"]
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    department: Annotated[str, StringConstraints(max_length=40)] | None = None
+    stage: Literal["initiation", "engineering", "construction", "acceptance"] | None = None
+    organisation: Annotated[str, StringConstraints(min_length=18, max_length=18)] | None = None
+
+
+class UserUpdate(Strict):
+    active: bool | None = None
+    password: Password | None = None
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    unlock: bool = False
+
+
+class UserOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    department: str | None
+    stage: str | None
+    organisation: str | None
+    active: bool
+    locked_until: datetime | None
+
 
 router = APIRouter(tags=["office"])
 UsernamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]

@@ -27,7 +27,7 @@ from api.schemas import (
 )
 from domain.codes import PROJECT_CODE_PATTERN, validate_project_code
 from domain.inputs import Decide, OpenProblem, Rate, Submit, Verify, Withdraw
-from domain.project import Project
+from domain.project import Step
 from models.catalog_store import effective_catalog
 from models.tables import UserRow
 from workflows.project import ProjectWorkflow
@@ -108,13 +108,8 @@ async def act(
 ) -> ActionOut:
     result = await commands(svc).update(code, update, inp, request_key(user, key))
     shown = None
-    if step is not None:
-        # A fresh session: the request's own may hold a snapshot from before the update.
-        async with svc.sessions() as fresh:
-            row = await visible_project(fresh, user, code)
-        project = Project.model_validate(row.state)
-        found = next((s for s in project.steps if s.key == step), None)
-        shown = step_out(found, await svc.calendar.clock(db), datetime.now(UTC)) if found else None
+    if result.step is not None:
+        shown = step_out(Step.model_validate(result.step), await svc.calendar.clock(db), datetime.now(UTC))
     return ActionOut(project_code=code, version=result.version, step=shown, created_id=result.created_id)
 
 
