@@ -212,8 +212,10 @@ def problem_statuses(method: str, path: str, secured: bool, has_body: bool) -> s
         statuses.add(404)
     if has_body:
         statuses.add(400)
+    if method in ("post", "patch"):
+        statuses.add(409)
     if method == "post":
-        statuses |= {409, 503}
+        statuses.add(503)
     if path == "/auth/token":
         statuses = {400, 401, 422, 429}
     if path == "/health":

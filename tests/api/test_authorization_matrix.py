@@ -16,6 +16,7 @@ of that step, and a fresh level-1 problem for every call that raises or resolves
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from tests.api.support import (
     bearer,
     expired_token,
     forged_token,
+    make_user,
     project_for,
     unsigned_token,
 )
@@ -98,6 +100,11 @@ MATRIX: dict[tuple[str, str], dict[str, frozenset[int]]] = {
                                                     row(ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("GET", "/tasks"):                              EVERY_USER,
     ("GET", "/stats"):                              row(FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        OK,        OK),
+    # The office manages the catalog, the calendar and the users.
+    ("PUT", "/catalog/{category}"):                 row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
+    ("GET", "/users"):                              row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
+    ("POST", "/users"):                             row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NEW,       FORBIDDEN),
+    ("PATCH", "/users/{username}"):                 row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
 }  # fmt: skip
 
 BODIES: dict[str, Any] = {
@@ -112,8 +119,10 @@ BODIES: dict[str, Any] = {
     "/problems/{problem_id}/resolve": {"resolution": "matrix"},
     "/rectifications/{rectification_id}/answer": {"answer": "matrix"},
     "/rectifications/{rectification_id}/judgement": {"accept": True, "comment": "matrix"},
+    "/users/{username}": {"display_name": "renamed by the matrix"},
 }
 CALENDAR_YEAR = 2100  # far from any date a project uses; only the office writes it, with what it holds
+CATEGORY = "decoration"  # only the office writes it, with what it holds
 
 
 @dataclass
@@ -124,10 +133,18 @@ class World:
     withdraw_code: str
     rectification: str
     calendar: dict[str, Any]
+    category: dict[str, Any]
+    user: str
     fresh_problem: Callable[[], Awaitable[str]]
 
     async def path(self, template: str) -> str:
-        values: dict[str, Any] = {"code": self.code, "step": "project_approval", "year": CALENDAR_YEAR}
+        values: dict[str, Any] = {
+            "code": self.code,
+            "step": "project_approval",
+            "year": CALENDAR_YEAR,
+            "category": CATEGORY,
+            "username": self.user,
+        }
         if template == "/projects/{code}/withdraw":
             values["code"] = self.withdraw_code
         if "{problem_id}" in template:
@@ -138,7 +155,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(api: Api) -> World:
+async def world(api: Api, settings: Settings) -> World:
     project = await project_for(api, "agent-1")
     code = project["code"]
     r = await api.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={"note": "setup"})
@@ -153,6 +170,10 @@ async def world(api: Api) -> World:
     assert rectification, r.text
     withdraw_code = (await project_for(api, "agent-1"))["code"]
     calendar = (await api.get(f"/calendar/{CALENDAR_YEAR}", "office-1")).json()
+    categories = (await api.get("/catalog", "office-1")).json()["categories"]
+    # GET /catalog adds a derived `stages` list that PUT does not take back.
+    category = {k: v for k, v in next(c for c in categories if c["key"] == CATEGORY).items() if k != "stages"}
+    user, _ = await make_user(settings, "leader")
 
     async def fresh_problem() -> str:
         r = await api.post(
@@ -162,7 +183,7 @@ async def world(api: Api) -> World:
         created: str = r.json()["created_id"]
         return created
 
-    return World(code, withdraw_code, rectification, calendar, fresh_problem)
+    return World(code, withdraw_code, rectification, calendar, category, user, fresh_problem)
 
 
 @pytest.fixture(scope="module")
@@ -207,12 +228,21 @@ async def call(api: Api, world: World, method: str, template: str, caller: str, 
     if template == "/auth/token":
         username = USERS.get(caller, "owner-a")
         return await api.client.post(path, data={"username": username, "password": "demo"}, headers=headers)
-    if method == "PUT":
-        body = {"holidays": world.calendar["holidays"], "workdays": world.calendar["workdays"]}
-        return await api.client.put(path, json=body, headers=headers)
-    if method == "POST":
-        return await api.client.post(path, json=BODIES[template], headers=headers)
-    return await api.client.get(path, headers=headers)
+    if method == "GET":
+        return await api.client.get(path, headers=headers)
+    return await api.client.request(method, path, json=body_for(template, world), headers=headers)
+
+
+def body_for(template: str, world: World) -> Any:
+    """A body that passes validation, so that authorisation is what decides."""
+    if template == "/calendar/{year}":
+        return {"holidays": world.calendar["holidays"], "workdays": world.calendar["workdays"]}
+    if template == "/catalog/{category}":
+        return world.category
+    if template == "/users":
+        # A leader: a new deputy would take every new project from agent-1 and agent-2.
+        return {"username": f"matrix-{uuid.uuid4().hex[:8]}", "password": "matrix-password", "role": "leader"}
+    return BODIES[template]
 
 
 @pytest.mark.parametrize(("method", "template"), list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])

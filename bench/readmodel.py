@@ -1,0 +1,91 @@
+"""Read-model and Temporal look-ups the escalation benchmark turns into figures, after the run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import col
+
+from bench.client import STEP
+from bench.stack import Stack
+from domain.clock import WARN_FRACTION
+from models.db import sync_url
+from models.tables import EventRow, ProjectRow, StepRow
+from settings import Settings
+from worker import connect
+
+
+def _engine(database_url: str) -> Engine:
+    return create_engine(sync_url(database_url))
+
+
+def read_deadlines(database_url: str) -> dict[str, datetime]:
+    """Deadline of every project_approval step in the read model, by project code."""
+    engine = _engine(database_url)
+    try:
+        with engine.connect() as conn:
+            stmt = select(col(StepRow.code), col(StepRow.deadline)).where(col(StepRow.key) == STEP)
+            return {code: deadline for code, deadline in conn.execute(stmt) if deadline is not None}
+    finally:
+        engine.dispose()
+
+
+def count_events(database_url: str) -> dict[str, int]:
+    """How many audit events of each action the run produced: the publishing load behind the figures."""
+    engine = _engine(database_url)
+    try:
+        with engine.connect() as conn:
+            stmt = select(col(EventRow.action), func.count()).group_by(col(EventRow.action))
+            return {action: int(n) for action, n in conn.execute(stmt)}
+    finally:
+        engine.dispose()
+
+
+def warn_lateness(database_url: str, deadlines: dict[str, datetime], limit_seconds: float) -> list[float]:
+    """How late each project turned yellow: the 80 % timer, which fires before the overdue one.
+
+    With the compressed clock the warning instant is the deadline less 20 % of the limit.
+    """
+    early = (1 - WARN_FRACTION) * limit_seconds
+    late: list[float] = []
+    engine = _engine(database_url)
+    try:
+        with engine.connect() as conn:
+            stmt = select(col(EventRow.code), col(EventRow.at), col(EventRow.detail)).where(
+                col(EventRow.action) == "colour_changed"
+            )
+            for code, at, detail in conn.execute(stmt):
+                if code in deadlines and (detail or {}).get("to") == "yellow":
+                    late.append(at.timestamp() - (deadlines[code].timestamp() - early))
+    finally:
+        engine.dispose()
+    return late
+
+
+async def workflow_sizes(stack: Stack, codes: list[str], sample: int = 20) -> dict[str, float]:
+    """Mean history length of a sample of project workflows, and published versions in the read model."""
+    client = await connect(Settings.model_validate({"temporal_address": stack.temporal.address}))
+    lengths = [(await client.get_workflow_handle(c).describe()).history_length for c in codes[:sample]]
+    engine = _engine(stack.database_url)
+    try:
+        with engine.connect() as conn:
+            stmt = select(func.avg(col(ProjectRow.version)), func.max(col(ProjectRow.version)))
+            mean_version, max_version = conn.execute(stmt).one()
+    finally:
+        engine.dispose()
+    return {
+        "history_length_mean": round(sum(lengths) / max(len(lengths), 1), 1),
+        "project_version_mean": round(float(mean_version or 0), 1),
+        "project_version_max": int(max_version or 0),
+    }
+
+
+def worker_warnings(stack: Stack) -> dict[str, int]:
+    """Signs of an overloaded worker in its log: long workflow tasks, and tasks the server had timed out."""
+    text = stack.worker.log_text()
+    return {
+        "workflow_tasks_over_5s": text.count("TMPRL1104"),
+        "workflow_tasks_timed_out": text.count("Workflow task not found"),
+    }
