@@ -92,5 +92,7 @@ def configure_logging(json: bool = False, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+    # Quiet even at DEBUG: the database drivers log every statement with its parameters, which
+    # hold password hashes, whatever was typed as a username and the read model's personal data.
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "aiosqlite", "sqlalchemy.engine", "psycopg"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -12,10 +12,15 @@ import asyncio
 import hashlib
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
@@ -27,10 +32,20 @@ POLL_SECONDS = 0.05
 STALE_SECONDS = 600.0
 MAX_KEY = 200
 # A key is 1-200 visible ASCII characters (what a UUID, a ULID or a hash is made of).
-KEY = re.compile(r"^[\x21-\x7e]{1,%d}$" % MAX_KEY)
+KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_KEY}}}$")
 NOT_RECORDED = frozenset({"/auth/token"})
 # Response headers a replay repeats besides the body and the status.
 REPLAYED_HEADERS = (b"location",)
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@dataclass
+class Captured:
+    """The answer as it went out to the first caller."""
+
+    status: int = 500
+    headers: dict[bytes, bytes] = field(default_factory=dict)
+    body: bytes = b""
 
 
 class IdempotencyMiddleware:
@@ -61,17 +76,17 @@ class IdempotencyMiddleware:
         if first is not None:
             await first(scope, receive, send)
             return
-        captured: dict[str, object] = {"status": 500, "body": b""}
+        captured = Captured()
 
         async def replay_body() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["headers"] = message.get("headers", [])
+                captured.status = int(message["status"])
+                captured.headers = {bytes(k).lower(): bytes(v) for k, v in message.get("headers", [])}
             elif message["type"] == "http.response.body":
-                captured["body"] = bytes(captured["body"]) + message.get("body", b"")  # type: ignore[arg-type]
+                captured.body += bytes(message.get("body", b""))
             await send(message)
 
         try:
@@ -79,7 +94,7 @@ class IdempotencyMiddleware:
         finally:
             await self._finish(services.sessions, username, key, captured)
 
-    async def _claim(self, sessions, username: str, key: str, fingerprint: str):  # type: ignore[no-untyped-def]
+    async def _claim(self, sessions: Sessions, username: str, key: str, fingerprint: str) -> Response | None:
         """None when this request is the first with the key; else the response to send instead."""
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         while True:
@@ -99,12 +114,8 @@ class IdempotencyMiddleware:
                         continue
                 if row.status_code is None and _abandoned(row):
                     # The API that claimed the key died before answering: forget its claim.
-                    stale = (
-                        (IdempotencyRow.username == username)  # type: ignore[arg-type]
-                        & (IdempotencyRow.key == key)  # type: ignore[arg-type]
-                        & (IdempotencyRow.status_code.is_(None))  # type: ignore[union-attr]
-                        & (IdempotencyRow.created_at == row.created_at)  # type: ignore[arg-type]
-                    )
+                    stale = _where(username, key) & col(IdempotencyRow.status_code).is_(None)
+                    stale = stale & (col(IdempotencyRow.created_at) == row.created_at)
                     await db.execute(delete(IdempotencyRow).where(stale))
                     await db.commit()
                     continue
@@ -118,20 +129,22 @@ class IdempotencyMiddleware:
                 return problem(409, "request_in_progress", "a request with this Idempotency-Key is still in progress")
             await asyncio.sleep(POLL_SECONDS)
 
-    async def _finish(self, sessions, username: str, key: str, captured: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    async def _finish(self, sessions: Sessions, username: str, key: str, captured: Captured) -> None:
         """Keep a final answer; forget the key after a server error so the caller can retry."""
-        status = int(captured["status"])  # type: ignore[call-overload]
         async with sessions() as db:
-            where = (IdempotencyRow.username == username) & (IdempotencyRow.key == key)  # type: ignore[arg-type]
-            if status >= 500:
+            where = _where(username, key)
+            if captured.status >= 500:
                 await db.execute(delete(IdempotencyRow).where(where))
             else:
-                headers = dict(captured.get("headers") or [])  # type: ignore[call-overload]
-                media = headers.get(b"content-type", b"application/json").decode("latin-1")
-                kept = {k.decode("latin-1"): headers[k].decode("latin-1") for k in REPLAYED_HEADERS if k in headers}
-                body = bytes(captured["body"]).decode("utf-8", "replace")  # type: ignore[call-overload]
+                media = captured.headers.get(b"content-type", b"application/json").decode("latin-1")
+                kept = {
+                    name.decode("latin-1"): captured.headers[name].decode("latin-1")
+                    for name in REPLAYED_HEADERS
+                    if name in captured.headers
+                }
+                body = captured.body.decode("utf-8", "replace")
                 stored = json.dumps({"media_type": media, "body": body, "headers": kept})
-                await db.execute(update(IdempotencyRow).where(where).values(status_code=status, body=stored))
+                await db.execute(update(IdempotencyRow).where(where).values(status_code=captured.status, body=stored))
             await db.commit()
 
 
@@ -140,9 +153,11 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + path.encode() + b"\0" + body).hexdigest()
 
 
-def _stored(row: IdempotencyRow):  # type: ignore[no-untyped-def]
-    from starlette.responses import Response
+def _where(username: str, key: str) -> ColumnElement[bool]:
+    return (col(IdempotencyRow.username) == username) & (col(IdempotencyRow.key) == key)
 
+
+def _stored(row: IdempotencyRow) -> Response:
     saved = json.loads(row.body or "{}")
     return Response(
         content=saved.get("body", ""),

@@ -177,29 +177,18 @@ async def list_problems(db: AsyncSession, user: UserRow, level: int | None, stat
     return [problem_out(r.model_dump()) for r in rows]
 
 
-async def problem_project(db: AsyncSession, user: UserRow, problem_id: str) -> str:
-    """The code of a visible problem's project (404 otherwise)."""
+async def owning_project(
+    db: AsyncSession, user: UserRow, model: type[ProblemRow | RectificationRow], item_id: str
+) -> str:
+    """The code of the project a visible problem or rectification belongs to (404 otherwise)."""
     stmt = (
-        select(ProblemRow.code)
-        .join(ProjectRow, col(ProjectRow.code) == col(ProblemRow.code))
-        .where(col(ProblemRow.id) == problem_id, visible(user))
+        select(col(model.code))
+        .join(ProjectRow, col(ProjectRow.code) == col(model.code))
+        .where(col(model.id) == item_id, visible(user))
     )
     code = (await db.exec(stmt)).first()
     if code is None:
-        raise not_found(f"problem {problem_id}")
-    return code
-
-
-async def rectification_project(db: AsyncSession, user: UserRow, rect_id: str) -> str:
-    """The code of a visible rectification's project (404 otherwise)."""
-    stmt = (
-        select(RectificationRow.code)
-        .join(ProjectRow, col(ProjectRow.code) == col(RectificationRow.code))
-        .where(col(RectificationRow.id) == rect_id, visible(user))
-    )
-    code = (await db.exec(stmt)).first()
-    if code is None:
-        raise not_found(f"rectification {rect_id}")
+        raise not_found(f"{model.__tablename__.rstrip('s')} {item_id}")
     return code
 
 

@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from api.deps import ServicesDep, SessionDep, UserDep, actor_of
-from api.queries import list_problems, problem_project, rectification_project
+from api.queries import list_problems, owning_project
 from api.routes.projects import IdempotencyKey, act
 from api.schemas import ActionOut, ProblemOut, ProblemRaise, ProblemResolve, RectificationAnswer, RectificationJudgement
 from domain.inputs import AnswerRectification, JudgeRectification, RaiseProblem, ResolveProblem
+from models.tables import ProblemRow, RectificationRow
 from workflows.project import ProjectWorkflow
 
 router = APIRouter(tags=["problems"])
@@ -39,7 +40,7 @@ async def raise_problem(
     key: IdempotencyKey = None,
 ) -> ActionOut:
     """The current holder (or above) moves the problem up one level."""
-    code = await problem_project(db, user, problem_id)
+    code = await owning_project(db, user, ProblemRow, problem_id)
     inp = RaiseProblem(problem_id=problem_id, actor=actor_of(user), reason=body.reason)
     return await act(svc, db, user, code, ProjectWorkflow.raise_problem, inp, key, None)
 
@@ -54,7 +55,7 @@ async def resolve_problem(
     key: IdempotencyKey = None,
 ) -> ActionOut:
     """The current holder (or above) resolves the problem in writing."""
-    code = await problem_project(db, user, problem_id)
+    code = await owning_project(db, user, ProblemRow, problem_id)
     inp = ResolveProblem(problem_id=problem_id, actor=actor_of(user), resolution=body.resolution)
     return await act(svc, db, user, code, ProjectWorkflow.resolve_problem, inp, key, None)
 
@@ -69,7 +70,7 @@ async def answer_rectification(
     key: IdempotencyKey = None,
 ) -> ActionOut:
     """The department answers a bad rating with what it changed."""
-    code = await rectification_project(db, user, rectification_id)
+    code = await owning_project(db, user, RectificationRow, rectification_id)
     inp = AnswerRectification(rectification_id=rectification_id, actor=actor_of(user), answer=body.answer)
     return await act(svc, db, user, code, ProjectWorkflow.answer_rectification, inp, key, None)
 
@@ -84,7 +85,7 @@ async def judge_rectification(
     key: IdempotencyKey = None,
 ) -> ActionOut:
     """The owner accepts the answer, or it becomes a level-2 problem."""
-    code = await rectification_project(db, user, rectification_id)
+    code = await owning_project(db, user, RectificationRow, rectification_id)
     inp = JudgeRectification(
         rectification_id=rectification_id, actor=actor_of(user), accept=body.accept, comment=body.comment
     )

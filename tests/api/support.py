@@ -66,7 +66,7 @@ def app_operations(app: FastAPI) -> set[tuple[str, str]]:
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # FastAPI before included routers were kept lazily: app.routes are the routes
-        routes = [(r, r.path, r.methods) for r in app.routes]
+        routes = [(r, getattr(r, "path", ""), getattr(r, "methods", None)) for r in app.routes]
     else:
         routes = [(c.original_route, c.path, c.methods) for c in iter_route_contexts(app.routes)]
     for route, path, methods in routes:

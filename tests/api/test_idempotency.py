@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlmodel import col, select
@@ -123,14 +124,14 @@ async def test_a_retry_racing_the_original_gets_the_same_answer_and_acts_once(ap
 async def test_a_retry_after_an_api_restart_returns_the_first_answer(settings: Settings, code: str) -> None:
     headers = keyed()
     body = {"summary": "before the restart"}
-    first_app = open_api(create_app(settings))
+    first_app = cast(AsyncGenerator[Api, None], open_api(create_app(settings)))
     api1 = await anext(first_app)
     try:
         first = await api1.post(f"/projects/{code}/problems", "owner-a", json=body, headers=headers)
         assert first.status_code == 201, first.text
     finally:
         await first_app.aclose()
-    second_app = open_api(create_app(settings))
+    second_app = cast(AsyncGenerator[Api, None], open_api(create_app(settings)))
     api2 = await anext(second_app)
     try:
         events, problems = await event_count(api2, code), await open_problems(api2, code)

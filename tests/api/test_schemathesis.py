@@ -32,6 +32,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -87,10 +89,14 @@ async def real(api: Api, settings: Settings) -> dict[str, list[str]]:
 
 def operations(settings: Settings) -> list[Any]:
     schema = schemathesis.openapi.from_dict(create_app(settings).openapi())
-    return [result.ok() for result in schema.get_all_operations()]
+    found = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"the app's OpenAPI schema has an invalid operation: {result}"
+        found.append(result.ok())
+    return found
 
 
-def to_httpx(case: Case, token: str) -> dict[str, Any]:
+def to_httpx(case: Case[Any], token: str) -> dict[str, Any]:
     """The request schemathesis would send (serialised as `requests` does), as httpx arguments."""
     sent = case.as_transport_kwargs(base_url=BASE_URL, headers={"Authorization": f"Bearer {token}"})
     prepared = requests.Request(
@@ -111,7 +117,7 @@ def to_httpx(case: Case, token: str) -> dict[str, Any]:
 
 
 def adjust(
-    case: Case, mode: GenerationMode, use_real: bool, pick: Callable[[list[str]], str], user: str, real: Any
+    case: Case[Any], mode: GenerationMode, use_real: bool, pick: Callable[[list[str]], str], user: str, real: Any
 ) -> None:
     """Real identifiers for half the positive cases; writes kept away from what other tests rely on.
 
@@ -142,7 +148,7 @@ async def fuzz(api: Api, settings: Settings, real: dict[str, list[str]], user: s
     failures: list[str] = []
     sent: Counter[int] = Counter()
 
-    def send(case: Case) -> httpx.Response:
+    def send(case: Case[Any]) -> httpx.Response:
         future = asyncio.run_coroutine_threadsafe(api.client.request(**to_httpx(case, token)), loop)
         return future.result(timeout=REQUEST_TIMEOUT)
 
@@ -156,13 +162,13 @@ async def fuzz(api: Api, settings: Settings, real: dict[str, list[str]], user: s
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        def probe(case: Case, use_real: bool, data: st.DataObject) -> None:
+        def probe(case: Case[Any], use_real: bool, data: st.DataObject) -> None:
             adjust(case, mode, use_real, lambda options: data.draw(st.sampled_from(options)), user, real)
             response = send(case)
             sent[response.status_code] += 1
             try:
                 case.validate_response(response, checks=checks)
-            except Exception as failure:
+            except (Exception, FailureGroup) as failure:  # one failed check, or several
                 failures.append(
                     f"{case.method.upper()} {case.path} → {response.status_code}: {failure}\n"
                     f"{case.as_curl_command()}\n{response.text[:300]}"
