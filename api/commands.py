@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ from api.errors import ApiError
 from domain.catalog import Catalog
 from domain.codes import make_project_code, validate_credit_code, validate_region_code
 from domain.inputs import ActionResult, Actor, CreateProject
-from models.tables import CodeSerialRow, ProjectRow, UserRow
+from models.tables import CodeSerialRow, IssuedCodeRow, ProjectRow, UserRow
 from settings import Settings
 from workflows.project import Opened, ProjectInput, ProjectWorkflow
 
@@ -116,10 +116,7 @@ class Commands:
         if body.get("sections") and not any(s.joint_role for s in category.steps):
             raise ApiError(422, "sections_not_applicable", f"category {category.key} has no joint acceptance")
         agent = actor.username if actor.role == "agent" else await assign_agent(db)
-        year = datetime.now(ZoneInfo(self.settings.timezone)).year
-        prefix = f"{year}{region}{SUPERVISING_DEPARTMENT}{category.project_type}"
-        serial = await next_serial(db, prefix)
-        code = make_project_code(year, region, SUPERVISING_DEPARTMENT, category.project_type, serial)
+        code = await self._issue_code(db, region, category.project_type, request_key)
         create = CreateProject(
             code=code,
             name=body["name"],
@@ -151,6 +148,21 @@ class Commands:
             raise map_update_error(err, code) from err
         log.info("project_created", project_code=code, workflow_id=code, actor=actor.username, category=category.key)
         return code, result.version
+
+    async def _issue_code(self, db: AsyncSession, region: str, project_type: str, request_key: str | None) -> str:
+        """A new project code; a retried request (same Idempotency-Key) gets the code it was issued before."""
+        if request_key is not None:
+            issued = await db.get(IssuedCodeRow, request_key)
+            if issued is not None:
+                return issued.code
+        year = datetime.now(ZoneInfo(self.settings.timezone)).year
+        prefix = f"{year}{region}{SUPERVISING_DEPARTMENT}{project_type}"
+        serial = await next_serial(db, prefix)
+        code = make_project_code(year, region, SUPERVISING_DEPARTMENT, project_type, serial)
+        if request_key is not None:
+            db.add(IssuedCodeRow(request_key=request_key, code=code, created_at=datetime.now(UTC)))
+            await db.commit()
+        return code
 
     async def update(self, code: str, update: Callable[..., Any], inp: Any, request_key: str | None) -> ActionResult:
         """Send one validated update; the answer arrives once the read model holds the change."""

@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from activities.calendar_source import CalendarSource
 from api.errors import ApiError
-from api.security import read_token
+from api.security import read_claims
 from domain.inputs import Actor
 from models.tables import UserRow
 from settings import Settings
@@ -53,10 +53,12 @@ async def current_user(svc: ServicesDep, db: SessionDep, token: Annotated[str | 
     """The caller named by a valid bearer token (401 otherwise)."""
     if not token:
         raise ApiError(401, "not_authenticated", "a bearer token is required")
-    username = read_token(token, svc.settings.secret_key)
-    user = await db.get(UserRow, username) if username else None
-    if user is None or not user.active:
+    claims = read_claims(token, svc.settings.secret_key)
+    user = await db.get(UserRow, claims[0]) if claims else None
+    if user is None or not user.active or claims is None:
         raise ApiError(401, "invalid_token", "the token is invalid or expired")
+    if user.tokens_valid_after is not None and claims[1] < user.tokens_valid_after:
+        raise ApiError(401, "invalid_token", "the token was issued before a password reset or deactivation")
     return user
 
 

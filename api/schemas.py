@@ -27,7 +27,7 @@ class ProjectCreate(Strict):
     name: Name
     category: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
     owner_credit_code: Annotated[str, StringConstraints(min_length=18, max_length=18)]
-    region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    region_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = None
     investment_wan: float = Field(gt=0, le=100_000_000, description="total investment in 万元 (10,000 yuan)")
     key_project: bool = False
     phases: list[Name] | None = Field(default=None, max_length=10)

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from domain.catalog import STAGE_ORDER, CategorySpec, OverduePolicy, Stage, StepMode, StepSpec
 from domain.clock import ClockQuery, ClockTiming, WorkClock, fingerprint
-from domain.errors import conflict, forbidden
+from domain.errors import ActionRefused, conflict, forbidden
 from domain.inputs import (
     Actor,
     AnswerRectification,
@@ -197,11 +197,11 @@ class Project(BaseModel):
     # ---- queries --------------------------------------------------------------------------
 
     def step(self, key: str) -> Step:
-        """The step with this key, or a 409 naming the valid keys."""
+        """The step with this key, or a 404: what does not exist is not found."""
         for step in self.steps:
             if step.key == key:
                 return step
-        raise conflict("unknown_step", f"project {self.code} has no step {key!r}")
+        raise ActionRefused("unknown_step", f"project {self.code} has no step {key!r}", status=404)
 
     def problem(self, problem_id: str) -> Problem:
         """The problem with this id."""
@@ -520,6 +520,8 @@ class Project(BaseModel):
 
     def check_open_problem(self, inp: OpenProblem) -> None:
         """Owner, agent or a reviewer of a department the project reached may raise a problem."""
+        if self.status == "withdrawn":
+            raise conflict("project_ended", "cannot raise a problem: the project is withdrawn")
         if inp.actor.role == "reviewer":
             if not any(s.department == inp.actor.department and s.status != "pending" for s in self.steps):
                 raise forbidden("not_involved", "the project has not reached your department")

@@ -137,6 +137,7 @@ class UserRow(SQLModel, table=True):
     active: bool = True
     failed_logins: int = 0
     locked_until: datetime | None = instant()
+    tokens_valid_after: datetime | None = instant()
 
 
 class CalendarYearRow(SQLModel, table=True):
@@ -150,6 +151,16 @@ class CalendarYearRow(SQLModel, table=True):
     source: str
     updated_at: datetime = instant(nullable=False)
     updated_by: str
+
+
+class IssuedCodeRow(SQLModel, table=True):
+    """The project code issued to a creation request, so its retry reuses the code instead of a new one."""
+
+    __tablename__ = "issued_codes"
+
+    request_key: str = Field(primary_key=True, max_length=270)
+    code: str = Field(max_length=24)
+    created_at: datetime = instant(nullable=False)
 
 
 class CodeSerialRow(SQLModel, table=True):

@@ -102,3 +102,20 @@ async def test_office_changes_the_catalog_for_new_projects_only(api: Api) -> Non
         "PUT", "/catalog/low_risk", "office-1", json={k: v for k, v in low_risk.items() if k != "stages"}
     )
     assert r.status_code == 200  # restore the shipped limits for the other tests
+
+
+async def test_password_reset_cuts_existing_tokens(api: Api) -> None:
+    body = {"username": "agent-reset", "password": "first-password", "role": "agent"}
+    assert (await api.post("/users", "office-1", json=body)).status_code == 201
+    login = await api.client.post("/auth/token", data={"username": "agent-reset", "password": "first-password"})
+    token = login.json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    assert (await api.client.get("/me", headers=auth)).status_code == 200
+    r = await api.call("PATCH", "/users/agent-reset", "office-1", json={"password": "second-password"})
+    assert r.status_code == 200
+    assert (await api.client.get("/me", headers=auth)).status_code == 401
+    fresh = await api.client.post("/auth/token", data={"username": "agent-reset", "password": "second-password"})
+    assert fresh.status_code == 200
+    assert (
+        await api.client.get("/me", headers={"Authorization": f"Bearer {fresh.json()['access_token']}"})
+    ).status_code == 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
@@ -91,7 +91,9 @@ async def create_user(body: UserCreate, user: UserDep, db: SessionDep) -> UserOu
         password_hash=hash_password(body.password),
         role=body.role,
         display_name=body.display_name,
-        **binding,
+        department=binding["department"],
+        stage=binding["stage"],
+        organisation=binding["organisation"],
     )
     db.add(row)
     await db.commit()
@@ -111,6 +113,9 @@ async def update_user(username: UsernamePath, body: UserUpdate, user: UserDep, d
         row.active = body.active
     if body.password is not None:
         row.password_hash = hash_password(body.password)
+    if body.password is not None or body.active is False:
+        # Tokens issued before this moment stop working: a reset or a deactivation cuts sessions.
+        row.tokens_valid_after = datetime.now(UTC)
     if body.display_name is not None:
         row.display_name = body.display_name
     if body.unlock:
@@ -126,7 +131,8 @@ async def put_category(category: CategoryPath, body: dict[str, Any], user: UserD
     """Add or change a category; projects already running keep the version they started with."""
     require_role(user, "office")
     try:
-        spec = CategorySpec.model_validate(body)
+        # `stages` is derived (GET /catalog shows it): accept it back, ignore it.
+        spec = CategorySpec.model_validate({k: v for k, v in body.items() if k != "stages"})
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -15,8 +15,8 @@ from models.tables import ProblemRow, RectificationRow
 from workflows.project import ProjectWorkflow
 
 router = APIRouter(tags=["problems"])
-ProblemId = Annotated[str, Path(pattern=r"^\d{4}-\d{6}-\d{2}-\d{2}-\d{5}[0-9X]-P\d{1,4}$")]
-RectificationId = Annotated[str, Path(pattern=r"^\d{4}-\d{6}-\d{2}-\d{2}-\d{5}[0-9X]-R\d{1,4}$")]
+ProblemId = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{5}[0-9X]-P[0-9]{1,4}$")]
+RectificationId = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{5}[0-9X]-R[0-9]{1,4}$")]
 
 
 @router.get("/problems", response_model=list[ProblemOut])

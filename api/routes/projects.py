@@ -38,6 +38,8 @@ StepPath = Annotated[str, Path(pattern=r"^[a-z0-9_.]{1,60}$", description="step 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Colour = Literal["green", "yellow", "red"]
 Status = Literal["active", "suspended", "completed", "withdrawn"]
+# Free text in a query: no control characters (a NUL breaks PostgreSQL).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 StageName = Literal["initiation", "engineering", "construction", "acceptance"]
 
 
@@ -79,10 +81,10 @@ async def get_projects(
     colour: Colour | None = None,
     stage: StageName | None = None,
     status: Status | None = None,
-    category: Annotated[str | None, Query(max_length=40)] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    category: Annotated[str | None, Query(max_length=40, pattern=PRINTABLE)] = None,
+    q: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=24)] = None,
+    cursor: Annotated[str | None, Query(max_length=24, pattern=PRINTABLE)] = None,
 ) -> ProjectPage:
     """The projects the caller may see, filtered and paged."""
     filters: dict[str, str | None] = {"colour": colour, "stage": stage, "status": status, "category": category}
