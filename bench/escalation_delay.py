@@ -40,11 +40,16 @@ class Progress:
     poller: ProblemPoller | None = None
 
     def describe(self, stack: Stack) -> str:
-        seen = len(self.poller.seen) if self.poller else 0
-        rss = memory_kib(stack.worker.pid).get("VmRSS", 0) // 1024
+        """Where the run stopped, and the delays of the escalations seen until then."""
+        seen = self.poller.seen if self.poller else {}
+        memory = memory_kib(stack.worker.pid)
+        deadlines = read_deadlines(stack.database_url)
+        delays = [at - deadlines[code].timestamp() for code, (at, _) in seen.items() if code in deadlines]
         return (
             f"phase {self.phase}: {len(self.codes)} created, {self.submitted} submitted ({self.retried} retried), "
-            f"{seen} escalations seen; worker RSS {rss} MiB; worker log: {worker_warnings(stack)}"
+            f"{len(seen)} escalations seen, their delay {fmt(seconds_figures(delays))}; "
+            f"worker RSS {memory.get('VmRSS', 0) // 1024} MiB (peak {memory.get('VmHWM', 0) // 1024}); "
+            f"worker log: {worker_warnings(stack)}; events: {count_events(stack.database_url)}"
         )
 
 
