@@ -141,7 +141,9 @@ def adjust(
             body["category"] = "general"
 
 
-async def fuzz(api: Api, settings: Settings, real: dict[str, list[str]], user: str, mode: GenerationMode) -> None:
+async def check_schema_under_fuzz(
+    api: Api, settings: Settings, real: dict[str, list[str]], user: str, mode: GenerationMode
+) -> None:
     loop = asyncio.get_running_loop()
     token = await api.token(user)
     checks = [*CHECKS, negative_data_rejection] if mode == GenerationMode.NEGATIVE else CHECKS
@@ -198,4 +200,4 @@ async def fuzz(api: Api, settings: Settings, real: dict[str, list[str]], user: s
 async def test_the_api_keeps_its_schema_under_generated_input(
     api: Api, settings: Settings, real: dict[str, list[str]], user: str, mode: GenerationMode
 ) -> None:
-    await fuzz(api, settings, real, user, mode)
+    await check_schema_under_fuzz(api, settings, real, user, mode)

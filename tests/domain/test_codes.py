@@ -42,7 +42,7 @@ VALID_PROJECT_CODES = [
 ]
 
 
-def _rejects(code: str, func: Callable[[str], str], value: str) -> InvalidCode:
+def _expect_rejected(code: str, func: Callable[[str], str], value: str) -> InvalidCode:
     with pytest.raises(InvalidCode) as info:
         func(value)
     assert info.value.code == code
@@ -103,36 +103,36 @@ def test_every_single_character_corruption_is_detected(code: str) -> None:
         for ch in CREDIT_CHARSET + "IOZSV":
             if ch != code[position]:
                 corrupted = code[:position] + ch + code[position + 1 :]
-                _rejects("invalid_credit_code", validate_credit_code, corrupted)
+                _expect_rejected("invalid_credit_code", validate_credit_code, corrupted)
 
 
 @pytest.mark.parametrize("value", ["", "9131011", "91350100M000100Y4", "91350100M000100Y433"])
 def test_wrong_length_is_refused(value: str) -> None:
-    err = _rejects("invalid_credit_code", validate_credit_code, value)
+    err = _expect_rejected("invalid_credit_code", validate_credit_code, value)
     assert "18 characters" in err.detail
 
 
 def test_letter_outside_the_charset_is_named_with_its_position() -> None:
-    err = _rejects("invalid_credit_code", validate_credit_code, "91350100M0001I0Y43")
+    err = _expect_rejected("invalid_credit_code", validate_credit_code, "91350100M0001I0Y43")
     assert "character 14" in err.detail and "'I'" in err.detail
 
 
 def test_punctuation_is_refused() -> None:
-    _rejects("invalid_credit_code", validate_credit_code, "9135-100M000100Y43")
+    _expect_rejected("invalid_credit_code", validate_credit_code, "9135-100M000100Y43")
 
 
 def test_division_part_must_be_digits() -> None:
-    err = _rejects("invalid_credit_code", validate_credit_code, "9135A100M000100Y43")
+    err = _expect_rejected("invalid_credit_code", validate_credit_code, "9135A100M000100Y43")
     assert "3-8" in err.detail
 
 
 def test_wrong_check_character_names_the_expected_one() -> None:
-    err = _rejects("invalid_credit_code", validate_credit_code, "91350100M000100Y4Z")
+    err = _expect_rejected("invalid_credit_code", validate_credit_code, "91350100M000100Y4Z")
     assert "expected '3'" in err.detail
 
 
 def test_check_char_needs_17_characters() -> None:
-    _rejects("invalid_credit_code", credit_code_check_char, "9135")
+    _expect_rejected("invalid_credit_code", credit_code_check_char, "9135")
 
 
 # --- region codes ------------------------------------------------------------------
@@ -148,7 +148,7 @@ def test_real_division_codes_pass(code: str) -> None:
     ["000000", "160101", "400000", "990000", "31011", "3101150", "31011a", "３１０１１５", ""],
 )
 def test_bad_division_codes_are_refused(value: str) -> None:
-    _rejects("invalid_region_code", validate_region_code, value)
+    _expect_rejected("invalid_region_code", validate_region_code, value)
 
 
 # --- project codes -----------------------------------------------------------------
@@ -194,7 +194,7 @@ def test_every_single_character_corruption_of_a_project_code_is_detected(code: s
         for ch in "0123456789X-":
             if ch != original:
                 corrupted = code[:position] + ch + code[position + 1 :]
-                _rejects("invalid_project_code", validate_project_code, corrupted)
+                _expect_rejected("invalid_project_code", validate_project_code, corrupted)
 
 
 @pytest.mark.parametrize("code", VALID_PROJECT_CODES)
@@ -204,11 +204,11 @@ def test_adjacent_digit_transpositions_are_detected(code: str) -> None:
     for i in range(len(code) - 1):
         a, b = code[i], code[i + 1]
         if "-" not in (a, b) and a != b:
-            _rejects("invalid_project_code", validate_project_code, code[:i] + b + a + code[i + 2 :])
+            _expect_rejected("invalid_project_code", validate_project_code, code[:i] + b + a + code[i + 2 :])
 
 
 def test_wrong_project_check_character_names_the_expected_one() -> None:
-    err = _rejects("invalid_project_code", validate_project_code, "2024-310115-01-03-000019")
+    err = _expect_rejected("invalid_project_code", validate_project_code, "2024-310115-01-03-000019")
     assert "expected '4'" in err.detail
 
 
@@ -232,7 +232,7 @@ def test_wrong_project_check_character_names_the_expected_one() -> None:
     ],
 )
 def test_bad_project_fields_are_named(value: str, words: str) -> None:
-    err = _rejects("invalid_project_code", validate_project_code, value)
+    err = _expect_rejected("invalid_project_code", validate_project_code, value)
     assert words in err.detail
 
 
@@ -255,7 +255,7 @@ def test_make_project_code_refuses_bad_fields(args: tuple[int, str, str, str, in
 
 
 def test_project_check_char_needs_19_digits() -> None:
-    _rejects("invalid_project_code", project_check_char, "2024-310115-01-03-0001")
+    _expect_rejected("invalid_project_code", project_check_char, "2024-310115-01-03-0001")
 
 
 def test_pattern_matches_shape_only() -> None:
