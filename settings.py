@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     seed_demo: bool = True
     region_code: str = "310115"
     timezone: str = "Asia/Shanghai"
+    # Workflows a worker keeps in memory (about 0.3 MiB each); more live projects than this
+    # per worker means wake-ups replay from history. Size it to live projects per worker.
+    max_cached_workflows: int = 1000
     log_json: bool = False
     log_level: str = "INFO"
 

@@ -36,6 +36,7 @@ def build_worker(client: Client, settings: Settings, publisher: Publisher, task_
         activities=[publisher.publish_project],
         max_concurrent_workflow_tasks=200,
         max_concurrent_local_activities=200,
+        max_cached_workflows=settings.max_cached_workflows,
     )
 
 

@@ -27,9 +27,10 @@ from api.errors import ApiError
 from domain.catalog import Catalog
 from domain.codes import make_project_code, validate_credit_code, validate_region_code
 from domain.inputs import ActionResult, Actor, CreateProject
+from domain.project import Opened, ProjectInput
 from models.tables import CodeSerialRow, IssuedCodeRow, ProjectRow, UserRow
 from settings import Settings
-from workflows.project import Opened, ProjectInput, ProjectWorkflow
+from workflows.project import ProjectWorkflow
 
 log = structlog.get_logger("approvals.api")
 # Supervising-department field of the project code: the district development and reform

@@ -75,7 +75,6 @@ async def creation_phase(
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     issued = 0
-    stop_at = time.monotonic() + seconds
 
     async def caller(n: int) -> None:
         nonlocal issued
@@ -95,6 +94,7 @@ async def creation_phase(
     meter = CpuMeter(stack.pids(), alone=frozenset({"bench"}))
     meter.start()
     started = time.monotonic()
+    stop_at = started + seconds
     async with asyncio.TaskGroup() as group:
         for n in range(clients):
             group.create_task(caller(n))
@@ -166,7 +166,12 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=60, help="decisions to time (after warm-up)")
     parser.add_argument("--warmup", type=int, default=5, help="decisions made first and not counted")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the creation run")
-    parser.add_argument("--count", type=int, default=None, help="stop the creation run after this many instead")
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=None,
+        help="stop the creation run after this many (or --seconds, whichever comes first)",
+    )
     parser.add_argument("--clients", type=int, default=8, help="concurrent creating clients")
     parser.add_argument("--workday-seconds", type=float, default=0.0, help="0: the real calendar, as in production")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")

@@ -38,18 +38,20 @@ class Progress:
     retried: int = 0
     submit_latencies: list[float] = field(default_factory=list)
     poller: ProblemPoller | None = None
+    meter: CpuMeter | None = None  # started when the submissions start
 
     def describe(self, stack: Stack) -> str:
         """Where the run stopped, and the delays of the escalations seen until then."""
         seen = self.poller.seen if self.poller else {}
         memory = memory_kib(stack.worker.pid)
         deadlines = read_deadlines(stack.database_url)
-        delays = [at - deadlines[code].timestamp() for code, (at, _) in seen.items() if code in deadlines]
+        delays = [at - deadlines[code].timestamp() for code, (at, _) in list(seen.items()) if code in deadlines]
         return (
             f"phase {self.phase}: {len(self.codes)} created, {self.submitted} submitted ({self.retried} retried), "
             f"{len(seen)} escalations seen, their delay {fmt(seconds_figures(delays))}; "
             f"worker RSS {memory.get('VmRSS', 0) // 1024} MiB (peak {memory.get('VmHWM', 0) // 1024}); "
             f"worker log: {worker_warnings(stack)}; events: {count_events(stack.database_url)}"
+            + (f"; since the submissions began, {cpu_line(self.meter.stop())}" if self.meter else "")
         )
 
 
@@ -129,6 +131,8 @@ async def measure(stack: Stack, args: argparse.Namespace, progress: Progress, bu
         poller.start()
         try:
             progress.phase = "submission"
+            progress.meter = CpuMeter(stack.pids(), alone=frozenset({"bench"}))
+            progress.meter.start()
             submit_s = await submit_paced(api, progress, args.spread, args.concurrency)
             print(f"submitted all in {submit_s:.1f} s, {progress.retried} retried", flush=True)
             progress.phase = "waiting for the deadlines"

@@ -55,6 +55,8 @@ RECTIFICATION_DAYS = 5
 RATING_WINDOW_DAYS = 10
 SYSTEM = Actor(username="system", role="office")
 COLOUR_RANK: dict[str, int] = {"green": 0, "yellow": 1, "red": 2}
+# Past this many history events the project workflow continues as new, carrying its state.
+HISTORY_LIMIT = 8000
 
 
 class Event(BaseModel):
@@ -92,6 +94,7 @@ class Step(BaseModel):
     clock: WorkClock
     verification: WorkClock | None = None
     overdue_handled: bool = False
+    verification_overdue_handled: bool = False
     revocation_open: bool = False
     opened_at: datetime | None = None
     ended_at: datetime | None = None
@@ -166,6 +169,7 @@ class Project(BaseModel):
     rectifications: list[Rectification] = []
     ended_at: datetime | None = None
     window: WorkClock | None = None  # rating window after the project ends
+    checked_at: datetime | None = None  # when colours were last computed
     version: int = 0
     event_seq: int = 0
     pending_events: list[Event] = []
@@ -648,11 +652,17 @@ class Project(BaseModel):
 
     # ---- the passage of time --------------------------------------------------------------
 
-    def tick(self, now: datetime) -> None:
-        """Apply what time alone does: overdue steps, climbing problems, reminders, late rectifications."""
+    def tick(self, now: datetime, verification_overdue: bool = True) -> None:
+        """Apply what time alone does: overdue steps and verifications, the ladder, late rectifications."""
         for step in self.steps:
             if step.status == "in_review" and not step.overdue_handled and step.clock.over(now):
                 self._overdue(step, now)
+            if verification_overdue and self._verification_overdue(step, now):
+                step.verification_overdue_handled = True
+                self.record(now, SYSTEM, "verification_overdue", step.key, {"department": step.department})
+                summary = f"Verification of the commitment for {step.name} is overdue ({step.department})"
+                since = step.verification.deadline if step.verification else None
+                self._open_problem(now, SYSTEM, summary, step, origin="overdue", since=since)
         for problem in self.problems:
             if problem.status == "open" and problem.clock.over(now):
                 if problem.level < 4:
@@ -675,6 +685,15 @@ class Project(BaseModel):
                 self._escalate_rectification(rect, SYSTEM, now, "no answer within the limit", since=due)
         self.after_change(now)
 
+    @staticmethod
+    def _verification_overdue(step: Step, now: datetime) -> bool:
+        return (
+            step.status == "granted"
+            and not step.verification_overdue_handled
+            and step.verification is not None
+            and step.verification.over(now)
+        )
+
     def _overdue(self, step: Step, now: datetime) -> None:
         step.overdue_handled = True
         if step.overdue == "deemed_approval":
@@ -687,14 +706,27 @@ class Project(BaseModel):
             summary = f"{step.name} is over its {step.limit_working_days}-working-day limit ({step.department})"
             self._open_problem(now, SYSTEM, summary, step, origin="overdue", since=step.clock.deadline)
 
-    def next_wakeup(self) -> datetime | None:
-        """The earliest instant at which time alone changes something."""
+    def next_wakeup(self, skip_seen: bool = True) -> datetime | None:
+        """The earliest instant at which time alone changes something.
+
+        With `skip_seen`, a colour-only instant (a step's 80 %, a handled verification window)
+        counts only while it is later than the last colour check: once seen, it needs no wake-up.
+        Without it (projects started before this rule) a passed warning kept the workflow busy.
+        """
         moments: list[datetime | None] = []
+        seen = self.checked_at if skip_seen else None
+
+        def colour_only(instant: datetime | None) -> datetime | None:
+            return None if instant is None or (seen is not None and instant <= seen) else instant
+
         for step in self.steps:
             if step.status == "in_review" and not step.overdue_handled and step.clock.running:
-                moments += [step.clock.warn_at, step.clock.deadline]
+                moments += [colour_only(step.clock.warn_at), step.clock.deadline]
             if step.status == "granted" and step.verification is not None and step.verification.running:
-                moments += [step.verification.warn_at, step.verification.deadline]
+                deadline = step.verification.deadline
+                if skip_seen and step.verification_overdue_handled:
+                    deadline = colour_only(deadline)
+                moments += [colour_only(step.verification.warn_at), deadline]
         for problem in self.problems:
             if problem.status == "open":
                 moments.append(problem.clock.deadline)
@@ -777,6 +809,7 @@ class Project(BaseModel):
 
     def refresh(self, now: datetime) -> None:
         """Recompute every open step's colour and the project's colour; record a change."""
+        self.checked_at = now
         worst = "green"
         for step in self.steps:
             step.colour = self._step_colour(step, now)  # type: ignore[assignment]
@@ -861,6 +894,24 @@ class Project(BaseModel):
                 detail=detail or {},
             )
         )
+
+
+class ProjectInput(BaseModel):
+    """The project workflow's input: start a new project, or carry one over a continue-as-new.
+
+    Defined here, not in the workflow module, so the sandbox does not rebuild the model for
+    every new workflow instance.
+    """
+
+    create: CreateProject | None = None
+    resume: Project | None = None
+    history_limit: int = HISTORY_LIMIT
+
+
+class Opened(BaseModel):
+    """Input of the `opened` update sent with the start: wait until the project is visible."""
+
+    requested_by: str
 
 
 def expand_steps(category: CategorySpec, phases: list[str], sections: list[str]) -> list[Step]:

@@ -20,13 +20,15 @@ def _insert(session: AsyncSession, table: Table) -> Any:
 
 
 async def _upsert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    # One statement executed with many rows (not VALUES built per call), so SQLAlchemy compiles
+    # it once and caches it: compiling was half the cost of a publish.
     if not rows:
         return
     table: Table = model.__table__
     keys = [c.name for c in table.primary_key.columns]
-    stmt = _insert(session, table).values(rows)
+    stmt = _insert(session, table)
     updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates))
+    await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), rows)
 
 
 def _step_row(code: str, step: Step) -> dict[str, Any]:
@@ -87,7 +89,7 @@ async def write_project(session: AsyncSession, project: Project, now: datetime) 
         for e in project.pending_events
     ]
     if events:
-        await session.execute(_insert(session, EventRow.__table__).values(events).on_conflict_do_nothing())  # type: ignore[attr-defined]
+        await session.execute(_insert(session, EventRow.__table__).on_conflict_do_nothing(), events)  # type: ignore[attr-defined]
     if not written:
         return False
     await _upsert(session, StepRow, [_step_row(project.code, s) for s in project.steps])

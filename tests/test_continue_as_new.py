@@ -9,11 +9,12 @@ from temporalio.client import Client
 from domain.catalog import default_catalog
 from domain.codes import make_project_code
 from domain.inputs import Actor, CreateProject
+from domain.project import Opened, ProjectInput
 from models.seed import ORG_A
 from settings import Settings
 from tests.chain import steps, view, walk
 from tests.conftest import Api
-from workflows.project import Opened, ProjectInput, ProjectWorkflow
+from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

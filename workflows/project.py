@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
@@ -25,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.inputs import (
         ActionResult,
         AnswerRectification,
-        CreateProject,
         Decide,
         JudgeRectification,
         OpenProblem,
@@ -36,31 +34,17 @@ with workflow.unsafe.imports_passed_through():
         Verify,
         Withdraw,
     )
-    from domain.project import Project
+    from domain.project import Opened, Project, ProjectInput
 
 COLOUR = SearchAttributeKey.for_keyword("ProjectColour")
 STATUS = SearchAttributeKey.for_keyword("ProjectStatus")
 STAGE = SearchAttributeKey.for_keyword("ProjectStage")
 CATEGORY = SearchAttributeKey.for_keyword("ProjectCategory")
-# Past this many history events the workflow continues as new, carrying its state.
-HISTORY_LIMIT = 8000
+# Patch: no wake-up for a warning already shown; an overdue verification raises a problem.
+TIMING_V2 = "timing-v2"
 PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
 T = TypeVar("T")
-
-
-class ProjectInput(BaseModel):
-    """Start a new project, or carry one over a continue-as-new."""
-
-    create: CreateProject | None = None
-    resume: Project | None = None
-    history_limit: int = HISTORY_LIMIT
-
-
-class Opened(BaseModel):
-    """Input of the `opened` update sent with the start: wait until the project is visible."""
-
-    requested_by: str
 
 
 def search_attributes(project: Project) -> TypedSearchAttributes:
@@ -99,12 +83,14 @@ class ProjectWorkflow:
 
     @workflow.run
     async def run(self, inp: ProjectInput) -> str:
+        # Projects started before these rules keep the old timing on replay (see docs/time.md).
+        timing_v2 = workflow.patched(TIMING_V2)
         await self._commit()
         while not self.project.finished:
             if workflow.info().get_current_history_length() > inp.history_limit:
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self.lock.locked())
                 workflow.continue_as_new(ProjectInput(resume=self.project, history_limit=inp.history_limit))
-            wake = self.project.next_wakeup()
+            wake = self.project.next_wakeup(skip_seen=timing_v2)
             if wake is None or wake > workflow.now():
                 self.replan = False
                 timeout = (wake - workflow.now()) if wake else None
@@ -113,7 +99,7 @@ class ProjectWorkflow:
                     continue
                 except TimeoutError:
                     pass
-            await self._change(lambda: self.project.tick(workflow.now()))
+            await self._change(lambda: self.project.tick(workflow.now(), verification_overdue=timing_v2))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.project.status
 
