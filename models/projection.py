@@ -88,10 +88,24 @@ async def write_project(session: AsyncSession, project: Project, now: datetime) 
         {**e.model_dump(exclude={"detail"}), "code": project.code, "detail": e.model_dump(mode="json")["detail"]}
         for e in project.pending_events
     ]
-    if events:
-        await session.execute(_insert(session, EventRow.__table__).on_conflict_do_nothing(), events)  # type: ignore[attr-defined]
     if not written:
         return False
+    # This version is the newest: its events replace any a lost, retried attempt wrote under
+    # the same numbers, and rows that attempt created and this state lacks are removed.
+    await _upsert(session, EventRow, events)
+    await session.execute(
+        delete(EventRow).where(col(EventRow.code) == project.code, col(EventRow.seq) > project.event_seq)
+    )
+    problem_ids = [p.id for p in project.problems]
+    await session.execute(
+        delete(ProblemRow).where(col(ProblemRow.code) == project.code, col(ProblemRow.id).not_in(problem_ids))
+    )
+    rect_ids = [r.id for r in project.rectifications]
+    await session.execute(
+        delete(RectificationRow).where(
+            col(RectificationRow.code) == project.code, col(RectificationRow.id).not_in(rect_ids)
+        )
+    )
     await _upsert(session, StepRow, [_step_row(project.code, s) for s in project.steps])
     await _upsert(
         session,

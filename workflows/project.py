@@ -42,6 +42,8 @@ STAGE = SearchAttributeKey.for_keyword("ProjectStage")
 CATEGORY = SearchAttributeKey.for_keyword("ProjectCategory")
 # Patch: no wake-up for a warning already shown; an overdue verification raises a problem.
 TIMING_V2 = "timing-v2"
+# Room for this many publishes within one workflow task before versions would overlap.
+VERSIONS_PER_EVENT = 1000
 PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
 T = TypeVar("T")
@@ -132,7 +134,10 @@ class ProjectWorkflow:
 
     async def _publish(self) -> None:
         now = workflow.now()
-        self.project.version += 1
+        # Versions grow with the history, so a workflow task retried after a timeout publishes
+        # above whatever its lost first attempt may have written, and its state wins.
+        floor = workflow.info().get_current_history_length() * VERSIONS_PER_EVENT
+        self.project.version = max(self.project.version + 1, floor)
         result: PublishResult = await workflow.execute_local_activity_method(
             Publisher.publish_project,
             PublishInput(project=self.project, clocks=self.project.stale_clocks(), now=now),

@@ -1,0 +1,58 @@
+"""The read-model writer: newest version wins whole, a stale write changes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from domain.inputs import OpenProblem
+from models.db import make_engine, session_factory
+from models.projection import write_project
+from models.tables import EventRow, ProblemRow, ProjectRow
+from settings import Settings
+from tests.domain.test_project_timing import OWNER, new_project
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
+
+
+async def read(settings: Settings, code: str) -> tuple[int, list[str], list[str]]:
+    engine = make_engine(settings.database_url)
+    async with session_factory(engine)() as db:
+        row = await db.get(ProjectRow, code)
+        assert row is not None
+        events = (await db.exec(select(EventRow).where(col(EventRow.code) == code).order_by(col(EventRow.seq)))).all()
+        problems = (await db.exec(select(ProblemRow.id).where(col(ProblemRow.code) == code))).all()
+    await engine.dispose()
+    return row.version, [f"{e.seq}:{e.action}" for e in events], list(problems)
+
+
+async def publish(settings: Settings, project: object, version: int) -> bool:
+    engine = make_engine(settings.database_url)
+    async with session_factory(engine)() as db:
+        project.version = version  # type: ignore[attr-defined]
+        written = await write_project(db, project, NOW)  # type: ignore[arg-type]
+        await db.commit()
+    await engine.dispose()
+    return written
+
+
+async def test_a_retried_attempt_replaces_what_its_lost_first_attempt_wrote(settings: Settings) -> None:
+    base = new_project()
+    base.code = "2026-310115-01-01-999996"
+    first = base.model_copy(deep=True)
+    first.open_problem(OpenProblem(actor=OWNER, summary="lost attempt"), NOW + timedelta(seconds=1))
+    assert await publish(settings, first, 5000)
+    version, events, problems = await read(settings, base.code)
+    assert version == 5000 and any(e.endswith("problem_raised") for e in events) and len(problems) == 1
+
+    retry = base.model_copy(deep=True)  # the retried task acts differently: no problem this time
+    assert await publish(settings, retry, 7000)
+    version, events, problems = await read(settings, base.code)
+    assert version == 7000 and problems == []
+    assert events == [f"{e.seq}:{e.action}" for e in retry.pending_events]
+
+    assert not await publish(settings, first, 6000)  # stale: changes nothing
+    assert await read(settings, base.code) == (7000, events, [])
