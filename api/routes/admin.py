@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, StringConstraints, ValidationError
+from pydantic import StringConstraints, ValidationError
 from sqlmodel import col, select
 
 from api.deps import SessionDep, UserDep, require_role
 from api.errors import ApiError, not_found
-from api.schemas import Strict
+from api.schemas import Me, Strict
 from api.security import hash_password
 from domain.catalog import DEPARTMENTS, CategorySpec
 from domain.codes import validate_credit_code
@@ -39,13 +39,9 @@ class UserUpdate(Strict):
     unlock: bool = False
 
 
-class UserOut(BaseModel):
-    username: str
-    display_name: str
-    role: str
-    department: str | None
-    stage: str | None
-    organisation: str | None
+class UserOut(Me):
+    """A user as the office sees it: the identity `GET /me` shows, plus its account state."""
+
     active: bool
     locked_until: datetime | None
 
