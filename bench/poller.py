@@ -17,18 +17,18 @@ INTERVAL = 0.1
 
 
 class ProblemPoller(threading.Thread):
-    """One query per tick for all projects; also samples the worker's memory once a second."""
+    """One query per tick for all projects; also samples the workers' memory once a second."""
 
-    def __init__(self, database_url: str, worker_pid: int, stop_after: float) -> None:
+    def __init__(self, database_url: str, worker_pids: list[int], stop_after: float) -> None:
         super().__init__(name="problem-poller", daemon=True)
         self.engine = create_engine(sync_url(database_url))
-        self.worker_pid = worker_pid
+        self.worker_pids = worker_pids
         self.stop_after = stop_after  # time.monotonic() past which the thread ends on its own
         self.halt = threading.Event()
         self.seen: dict[str, tuple[float, datetime]] = {}  # code -> (poll start, epoch s; problem opened_at)
         self.polls = 0
         self.slowest_poll = 0.0
-        self.peak_rss_kib = 0
+        self.peak_rss_kib = 0  # the largest sample of any one worker
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -50,7 +50,8 @@ class ProblemPoller(threading.Thread):
                     self.polls += 1
                     self.slowest_poll = max(self.slowest_poll, time.monotonic() - tick)
                     if self.polls % 10 == 0:
-                        self.peak_rss_kib = max(self.peak_rss_kib, memory_kib(self.worker_pid).get("VmRSS", 0))
+                        sampled = (memory_kib(pid).get("VmRSS", 0) for pid in self.worker_pids)
+                        self.peak_rss_kib = max(self.peak_rss_kib, *sampled)
                     self.halt.wait(max(0.0, INTERVAL - (time.monotonic() - tick)))
         except BaseException as err:  # reported by the benchmark, which owns the thread
             self.error = err

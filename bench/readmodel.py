@@ -12,7 +12,7 @@ from bench.client import STEP
 from bench.stack import Stack
 from domain.clock import WARN_FRACTION
 from models.db import sync_url
-from models.tables import EventRow, ProjectRow, StepRow
+from models.tables import EventRow, StepRow
 from settings import Settings
 from worker import connect
 
@@ -64,27 +64,22 @@ def warn_lateness(database_url: str, deadlines: dict[str, datetime], limit_secon
     return late
 
 
-async def workflow_sizes(stack: Stack, codes: list[str], sample: int = 20) -> dict[str, float]:
-    """Mean history length of a sample of project workflows, and published versions in the read model."""
-    client = await connect(Settings.model_validate({"temporal_address": stack.temporal.address}))
+async def workflow_sizes(codes: list[str], temporal_address: str, sample: int = 20) -> dict[str, float]:
+    """History length of a sample of project workflows: how much a wake-up that misses the cache replays.
+
+    (Read-model versions no longer count publishes: they grow with the history, see docs/architecture.md.)
+    """
+    client = await connect(Settings.model_validate({"temporal_address": temporal_address}))
     lengths = [(await client.get_workflow_handle(c).describe()).history_length for c in codes[:sample]]
-    engine = _engine(stack.database_url)
-    try:
-        with engine.connect() as conn:
-            stmt = select(func.avg(col(ProjectRow.version)), func.max(col(ProjectRow.version)))
-            mean_version, max_version = conn.execute(stmt).one()
-    finally:
-        engine.dispose()
     return {
         "history_length_mean": round(sum(lengths) / max(len(lengths), 1), 1),
-        "project_version_mean": round(float(mean_version or 0), 1),
-        "project_version_max": int(max_version or 0),
+        "history_length_max": max(lengths, default=0),
     }
 
 
 def worker_warnings(stack: Stack) -> dict[str, int]:
-    """Signs of an overloaded worker in its log: long workflow tasks, and tasks the server had timed out."""
-    text = stack.worker.log_text()
+    """Signs of overloaded workers in their logs: long workflow tasks, and tasks the server had timed out."""
+    text = "\n".join(child.log_text() for child in stack.workers)
     return {
         "workflow_tasks_over_5s": text.count("TMPRL1104"),
         "workflow_tasks_timed_out": text.count("Workflow task not found"),

@@ -40,11 +40,12 @@ def summarise(results: dict[str, dict[str, Any] | str]) -> list[str]:
             )
         else:
             lines.append(
-                f"escalation delay p99 {figures['delay']['p99_s']} s over {figures['projects']} projects "
+                f"escalation delay p99 {figures['delay']['p99_s']} s over {figures['projects']} projects, "
+                f"{figures['workers']} worker(s) "
                 f"(target < {escalation_delay.DELAY_TARGET_S} s): {verdict(figures['delay_target_met'])}"
             )
             lines.append(
-                f"worker peak RSS {figures['worker_peak_rss_mib']} MiB "
+                f"worker peak RSS {figures['worker_peak_rss_mib']} MiB, largest worker "
                 f"(target < {escalation_delay.RSS_TARGET_MIB:.0f} MiB): {verdict(figures['rss_target_met'])}"
             )
     return lines

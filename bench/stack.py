@@ -1,4 +1,4 @@
-"""The stack every benchmark runs on: Temporal dev server, a fresh read model, worker and API as OS processes."""
+"""The stack every benchmark runs on: Temporal dev server, a fresh read model, workers and API as OS processes."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class Stack:
     database_url: str
     task_queue: str
     workday_seconds: float
-    worker: ChildProcess
+    workers: list[ChildProcess]  # all poll the same task queue, as a scaled-out deployment does
     api: ChildProcess
     api_url: str
 
@@ -65,16 +65,24 @@ class Stack:
     def pids(self) -> dict[str, int]:
         """temporal, worker, api, postgres (when local) and this benchmark process itself."""
         found = {"temporal": self.temporal.process.pid if self.temporal.process else 0}
-        found.update(worker=self.worker.pid, api=self.api.pid)
+        found.update(self.worker_pids())
+        found["api"] = self.api.pid
         postmaster = find_postmaster() if self.backend == "postgresql" else None
         if postmaster is not None:
             found["postgres"] = postmaster
         found["bench"] = os.getpid()
         return found
 
+    def worker_pids(self) -> dict[str, int]:
+        """`worker` alone, or `worker1`, `worker2`, ... when there are several."""
+        if len(self.workers) == 1:
+            return {"worker": self.workers[0].pid}
+        return {f"worker{i}": child.pid for i, child in enumerate(self.workers, 1)}
+
     def check_alive(self) -> None:
-        """Fail with the process's log tail if the worker or the API has died."""
-        for name, child in (("worker", self.worker), ("api", self.api)):
+        """Fail with the process's log tail if a worker or the API has died."""
+        named = zip(self.worker_pids(), self.workers, strict=True)
+        for name, child in (*named, ("api", self.api)):
             if not child.running:
                 raise RuntimeError(f"the {name} process exited with {child.process.returncode}:\n{tail(child)}")
 
@@ -113,7 +121,9 @@ async def wait_healthy(stack: Stack) -> None:
 
 
 @asynccontextmanager
-async def open_stack(workday_seconds: float) -> AsyncIterator[Stack]:
+async def open_stack(
+    workday_seconds: float, workers: int = 1, max_cached_workflows: int | None = None
+) -> AsyncIterator[Stack]:
     """Start everything, yield the stack, then stop every process and drop the database."""
     base = choose_database()
     temporal = TemporalDevServer.start()
@@ -128,15 +138,23 @@ async def open_stack(workday_seconds: float) -> AsyncIterator[Stack]:
         await seed(settings)
         task_queue = f"approvals-bench-{uuid.uuid4().hex[:8]}"
         env = child_env(database_url, temporal.address, task_queue, workday_seconds)
-        worker = ChildProcess.start([sys.executable, "worker.py"], env)
-        children.append(worker)
+        worker_env = dict(env)
+        if max_cached_workflows is not None:
+            worker_env["APPROVALS_MAX_CACHED_WORKFLOWS"] = str(max_cached_workflows)
+        for _ in range(workers):
+            children.append(ChildProcess.start([sys.executable, "worker.py"], worker_env))
+        worker_processes = list(children)
         port = free_port()
         argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
         api = ChildProcess.start([*argv, "--log-level", "warning"], env)
         children.append(api)
-        stack = Stack(temporal, database_url, task_queue, workday_seconds, worker, api, f"http://127.0.0.1:{port}")
+        url = f"http://127.0.0.1:{port}"
+        stack = Stack(temporal, database_url, task_queue, workday_seconds, worker_processes, api, url)
         await wait_healthy(stack)
-        print(f"stack: read model {stack.backend}, temporal {temporal.address}, api {stack.api_url}", flush=True)
+        print(
+            f"stack: read model {stack.backend}, temporal {temporal.address}, api {stack.api_url}, {workers} worker(s)",
+            flush=True,
+        )
         yield stack
     finally:
         for child in reversed(children):

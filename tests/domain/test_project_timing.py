@@ -56,8 +56,10 @@ def test_a_warning_once_shown_no_longer_wakes_the_project() -> None:
     project.submit(Submit(step="project_approval", actor=OWNER), T0)
     time_clocks(project, T0)
     step = project.step("project_approval")
-    assert project.next_wakeup() == step.clock.warn_at
-    after_warning = step.clock.warn_at + timedelta(seconds=1)  # type: ignore[operator]
+    warn_at = step.clock.warn_at
+    assert warn_at is not None
+    assert project.next_wakeup() == warn_at
+    after_warning = warn_at + timedelta(seconds=1)
     project.tick(after_warning)
     assert project.colour == "yellow"
     assert project.next_wakeup() == step.clock.deadline
