@@ -16,7 +16,6 @@ from tests.chain import create, walk
 from tests.conftest import Api
 from workflows.project import ProjectWorkflow
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 HISTORIES = Path(__file__).with_name("histories")
 WORKFLOW_TYPES = {"Project"}
 
