@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Workflows a worker keeps in memory (about 0.3 MiB each); more live projects than this
     # per worker means wake-ups replay from history. Size it to live projects per worker.
     max_cached_workflows: int = 1000
+    # The API answers 503 not_confirmed when a workflow has not answered within this; a retry
+    # with the same Idempotency-Key picks up the same update (docs/decisions.md).
+    update_wait_seconds: float = Field(default=30.0, gt=0, le=300)
     log_json: bool = False
     log_level: str = "INFO"
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,10 +88,16 @@ def map_update_error(err: Exception, code: str) -> ApiError:
     if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
         return ApiError(409, "project_closed", f"project {code} is closed: its workflow has ended")
     if isinstance(err, WorkflowUpdateRPCTimeoutOrCancelledError):
-        return ApiError(503, "not_confirmed", "the action was sent but not confirmed in time; retry with the same key")
+        return not_confirmed()
     if isinstance(err, RPCError) and err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
         return ApiError(503, "temporal_unavailable", "the workflow service does not answer; retry with the same key")
     raise err
+
+
+def not_confirmed() -> ApiError:
+    """503: the action may have been accepted; a retry with the same Idempotency-Key gets its outcome."""
+    detail = "the action was sent but not confirmed in time; retry with the same Idempotency-Key"
+    return ApiError(503, "not_confirmed", detail, headers={"Retry-After": "1"})
 
 
 class Commands:
@@ -138,15 +145,13 @@ class Commands:
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-        try:
-            result: ActionResult = await self.client.execute_update_with_start_workflow(
-                ProjectWorkflow.opened,
-                Opened(requested_by=actor.username),
-                start_workflow_operation=start,
-                id=_update_id(request_key),
-            )
-        except (WorkflowUpdateFailedError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
-            raise map_update_error(err, code) from err
+        opened = self.client.execute_update_with_start_workflow(
+            ProjectWorkflow.opened,
+            Opened(requested_by=actor.username),
+            start_workflow_operation=start,
+            id=_update_id(request_key),
+        )
+        result = await self._answer(opened, code)
         log.info("project_created", project_code=code, workflow_id=code, actor=actor.username, category=category.key)
         return code, result.version
 
@@ -168,10 +173,8 @@ class Commands:
     async def update(self, code: str, update: Callable[..., Any], inp: Any, request_key: str | None) -> ActionResult:
         """Send one validated update; the answer arrives once the read model holds the change."""
         handle = self.client.get_workflow_handle(code)
-        try:
-            result: ActionResult = await handle.execute_update(update, inp, id=_update_id(request_key))  # type: ignore[call-overload]
-        except (WorkflowUpdateFailedError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
-            raise map_update_error(err, code) from err
+        sent = handle.execute_update(update, inp, id=_update_id(request_key))  # type: ignore[call-overload]
+        result = await self._answer(sent, code)
         log.info(
             "project_action",
             project_code=code,
@@ -181,6 +184,21 @@ class Commands:
             version=result.version,
         )
         return result
+
+    async def _answer(self, update: Awaitable[ActionResult], code: str) -> ActionResult:
+        """The workflow's answer, waited for at most `update_wait_seconds` (no worker, a dead read model).
+
+        Past that the caller gets 503 not_confirmed. The update may still be applied later; a retry
+        with the same Idempotency-Key carries the same update id, so it acts at most once and
+        returns that outcome.
+        """
+        try:
+            async with asyncio.timeout(self.settings.update_wait_seconds):
+                return await update
+        except TimeoutError:
+            raise not_confirmed() from None
+        except (WorkflowUpdateFailedError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+            raise map_update_error(err, code) from err
 
 
 def _update_id(request_key: str | None) -> str:

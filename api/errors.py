@@ -14,7 +14,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -50,6 +51,9 @@ HTTP_CODES = {
 # Path parameters whose malformed value has a code of its own (the design's "clear error").
 PATH_PARAMETER_CODES = {"code": "invalid_project_code"}
 log = structlog.get_logger("approvals.api")
+# The read model does not answer: refused or dropped connections, or no pooled connection in time.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+DATABASE_RETRY_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -105,6 +109,12 @@ def validation_problem(exc: RequestValidationError) -> JSONResponse:
     return problem(422, code, f"{where}: {first['msg']}", errors=errors)
 
 
+def database_unavailable() -> JSONResponse:
+    """503 while the database does not answer; a retry with the same Idempotency-Key acts at most once."""
+    detail = "the database does not answer; retry shortly with the same Idempotency-Key"
+    return problem(503, "database_unavailable", detail, {"Retry-After": str(DATABASE_RETRY_SECONDS)})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error, FastAPI's own included, to problem details, and document them."""
 
@@ -130,6 +140,13 @@ def install_error_handlers(app: FastAPI) -> None:
         # at fault, not the service. The statement and its parameters are not echoed back.
         log.warning("unstorable_input", path=request.url.path, error=type(exc.orig).__name__)
         return problem(422, "invalid_input", "the input holds a value that cannot be stored or searched")
+
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+        return database_unavailable()
+
+    for kind in DATABASE_DOWN:
+        app.add_exception_handler(kind, _database_down)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

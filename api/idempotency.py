@@ -2,7 +2,9 @@
 
 Keys live in the database, so they survive an API restart; a repeat that races the original
 waits for it. The same key with another body is refused. A claim left behind by an API that
-died mid-request is taken over once it is STALE_SECONDS old, so the key is not blocked forever.
+died mid-request is taken over once it is older than any live request can be (the update wait
+plus CLAIM_MARGIN_SECONDS), so the key is not blocked for long. Taking over is safe even if the
+first request still runs: both send the same Temporal update id, which acts once.
 Logins are not recorded: repeating one is harmless, and no access token is ever stored.
 """
 
@@ -15,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -23,13 +26,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem
+from api.errors import DATABASE_DOWN, database_unavailable, problem
 from api.security import read_token
 from models.tables import IdempotencyRow
 
 WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.05
-STALE_SECONDS = 600.0
+CLAIM_MARGIN_SECONDS = 10.0  # room for the database work around the update
 MAX_KEY = 200
 # A key is 1-200 visible ASCII characters (what a UUID, a ULID or a hash is made of).
 KEY = re.compile(rf"^[\x21-\x7e]{{1,{MAX_KEY}}}$")
@@ -37,6 +40,7 @@ NOT_RECORDED = frozenset({"/auth/token"})
 # Response headers a replay repeats besides the body and the status.
 REPLAYED_HEADERS = (b"location",)
 Sessions = async_sessionmaker[AsyncSession]
+log = structlog.get_logger("approvals.api")
 
 
 @dataclass
@@ -72,7 +76,12 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         fingerprint = request_fingerprint(scope["method"], scope["path"], body)
-        first = await self._claim(services.sessions, username, key, fingerprint)
+        stale_after = timedelta(seconds=services.settings.update_wait_seconds + CLAIM_MARGIN_SECONDS)
+        try:
+            first = await self._claim(services.sessions, username, key, fingerprint, stale_after)
+        except DATABASE_DOWN:
+            await database_unavailable()(scope, receive, send)
+            return
         if first is not None:
             await first(scope, receive, send)
             return
@@ -92,9 +101,15 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_body, capture)
         finally:
-            await self._finish(services.sessions, username, key, captured)
+            try:
+                await self._finish(services.sessions, username, key, captured)
+            except DATABASE_DOWN:
+                # The answer has gone out; the unfinished claim is taken over once it is stale.
+                log.warning("idempotency_not_recorded", key_owner=username, status=captured.status)
 
-    async def _claim(self, sessions: Sessions, username: str, key: str, fingerprint: str) -> Response | None:
+    async def _claim(
+        self, sessions: Sessions, username: str, key: str, fingerprint: str, stale_after: timedelta
+    ) -> Response | None:
         """None when this request is the first with the key; else the response to send instead."""
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         while True:
@@ -112,7 +127,7 @@ class IdempotencyMiddleware:
                     except IntegrityError:
                         await db.rollback()
                         continue
-                if row.status_code is None and _abandoned(row):
+                if row.status_code is None and _abandoned(row, stale_after):
                     # The API that claimed the key died before answering: forget its claim.
                     stale = _where(username, key) & col(IdempotencyRow.status_code).is_(None)
                     stale = stale & (col(IdempotencyRow.created_at) == row.created_at)
@@ -167,9 +182,9 @@ def _stored(row: IdempotencyRow) -> Response:
     )
 
 
-def _abandoned(row: IdempotencyRow) -> bool:
+def _abandoned(row: IdempotencyRow, stale_after: timedelta) -> bool:
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    return datetime.now(UTC) - created > timedelta(seconds=STALE_SECONDS)
+    return datetime.now(UTC) - created > stale_after
 
 
 def _caller(authorization: str, secret: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Nothing accepted is lost: a worker killed with SIGKILL mid-chain, and a restarted Temporal server."""
+"""Nothing accepted is lost: a worker, the API or the read model dying mid-flight, a restarted Temporal server."""
 
 from __future__ import annotations
 
@@ -10,35 +10,55 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 from temporalio.client import Client
 
 from api.main import create_app
 from models.db import make_engine, session_factory
 from models.seed import seed
-from models.tables import EventRow, ProjectRow, StepRow
+from models.tables import EventRow, IdempotencyRow, ProjectRow, StepRow
 from settings import Settings
 from tests.chain import create, steps, view, walk
 from tests.conftest import ROOT, Api, eventually, make_settings, migrate, open_api
-from tests.support.services import ChildProcess, TemporalDevServer, create_database, drop_database
+from tests.support.proxy import TcpProxy
+from tests.support.services import ChildProcess, TemporalDevServer, create_database, drop_database, free_port
 from worker import connect
 from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-def worker_process(settings: Settings) -> ChildProcess:
-    """A real worker process, as `make run` starts it."""
-    env = {
+# The API gives up waiting for a workflow after this long and answers 503 not_confirmed.
+UPDATE_WAIT_SECONDS = 3.0
+
+
+def process_env(settings: Settings, database_url: str | None = None) -> dict[str, str]:
+    """The environment of a worker or API process on these settings."""
+    return {
         **os.environ,
-        "DATABASE_URL": settings.database_url,
+        "DATABASE_URL": database_url or settings.database_url,
         "APPROVALS_TEMPORAL_ADDRESS": settings.temporal_address,
         "APPROVALS_TASK_QUEUE": settings.task_queue,
         "APPROVALS_WORKDAY_SECONDS": str(settings.workday_seconds),
+        "APPROVALS_UPDATE_WAIT_SECONDS": str(settings.update_wait_seconds),
         "APPROVALS_ENVIRONMENT": "test",
     }
-    return ChildProcess.start([sys.executable, os.path.join(ROOT, "worker.py")], env=env)
+
+
+def worker_process(settings: Settings, database_url: str | None = None) -> ChildProcess:
+    """A real worker process, as `make run` starts it; `database_url` may route it through a proxy."""
+    return ChildProcess.start(
+        [sys.executable, os.path.join(ROOT, "worker.py")], env=process_env(settings, database_url)
+    )
+
+
+def api_process(settings: Settings, port: int) -> ChildProcess:
+    """A real API process (uvicorn), as `make run` starts it."""
+    argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    return ChildProcess.start(argv, env=process_env(settings))
 
 
 class Stack:
@@ -59,7 +79,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     server = TemporalDevServer.start(db_file=tmp_path / "temporal.db")
     url = create_database(os.environ.get("APPROVALS_TEST_DATABASE_URL"))
     migrate(url)
-    settings = make_settings(url, server.address)
+    settings = make_settings(url, server.address, update_wait_seconds=UPDATE_WAIT_SECONDS)
     await seed(settings)
     try:
         async for api in open_api(create_app(settings)):
@@ -159,3 +179,150 @@ async def test_temporal_restart_on_its_data_file_loses_nothing(stack: Stack) -> 
     project = await walk(api, code)
     assert project["status"] == "completed"
     await assert_read_model_matches_workflow(stack, code)
+
+
+async def submitted(api: Api) -> str:
+    """A new project whose first step is with its reviewer."""
+    code: str = (await create(api))["code"]
+    r = await api.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})
+    assert r.status_code == 200, r.text
+    return code
+
+
+async def approvals_of(api: Api, code: str, step: str) -> int:
+    events = (await api.get(f"/projects/{code}/events", "office-1")).json()
+    return sum(1 for e in events if e["action"] == "approved" and e["step"] == step)
+
+
+APPROVE = {"outcome": "approve"}
+DECISION = "/projects/{code}/steps/project_approval/decision"
+
+
+async def test_no_worker_answers_not_confirmed_and_the_retry_gets_the_outcome(stack: Stack) -> None:
+    api = stack.api
+    code = await submitted(api)
+    stack.worker.kill()
+    headers = {"Idempotency-Key": "while-no-worker"}
+
+    r = await asyncio.wait_for(
+        api.post(DECISION.format(code=code), "reviewer-drc", json=APPROVE, headers=headers),
+        timeout=UPDATE_WAIT_SECONDS + 10,
+    )
+    assert r.status_code == 503, r.text
+    assert r.json()["code"] == "not_confirmed" and r.headers["retry-after"] == "1"
+    assert steps(await view(api, code))["project_approval"]["status"] == "in_review"
+
+    stack.worker = worker_process(stack.settings)
+    step = {"key": "project_approval", "department": "drc"}
+    assert await decide_with_retry(api, code, step, "while-no-worker") == 200
+    assert steps(await view(api, code))["project_approval"]["status"] == "approved"
+    assert await approvals_of(api, code, "project_approval") == 1
+    await assert_read_model_matches_workflow(stack, code)
+
+
+async def test_api_killed_mid_request_loses_nothing(stack: Stack) -> None:
+    """The API dies while a decision waits on the workflow; a new API answers the retry, once."""
+    code = await submitted(stack.api)
+    stack.worker.kill()  # the decision now waits inside the API
+    port = free_port()
+    slow = stack.settings.model_copy(update={"update_wait_seconds": 120.0})
+    api = api_process(slow, port)
+    base = f"http://127.0.0.1:{port}"
+    token = await stack.api.token("reviewer-drc")
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "api-dies"}
+    async with httpx.AsyncClient(base_url=base, timeout=60, trust_env=False) as http:
+        await eventually(lambda: _healthy(http), within=30)
+        in_flight = asyncio.create_task(http.post(DECISION.format(code=code), json=APPROVE, headers=headers))
+        await eventually(lambda: _claimed(stack.settings, "api-dies"), within=10)
+        api.kill()
+        with pytest.raises(httpx.TransportError):
+            await in_flight
+
+        stack.worker = worker_process(stack.settings)
+        api = api_process(stack.settings, port)
+        try:
+            await eventually(lambda: _healthy(http), within=30)
+            # The dead API's claim is taken over once no live request can hold it; same update id.
+            r = await http.post(DECISION.format(code=code), json=APPROVE, headers=headers, timeout=90)
+        finally:
+            api.stop()
+    assert r.status_code == 200, r.text
+    assert await approvals_of(stack.api, code, "project_approval") == 1
+    await assert_read_model_matches_workflow(stack, code)
+
+
+async def test_read_model_dying_mid_decision_loses_nothing(stack: Stack) -> None:
+    """The worker loses its database while it publishes a decision; it lands once the database is back."""
+    proxy, via_proxy = await database_proxy(stack.settings)
+    stack.worker.stop()
+    stack.worker = worker_process(stack.settings, via_proxy)
+    api = stack.api
+    code = await submitted(api)
+    headers = {"Idempotency-Key": "database-dies"}
+
+    await proxy.cut()
+    r = await api.post(DECISION.format(code=code), "reviewer-drc", json=APPROVE, headers=headers)
+    assert r.status_code == 503 and r.json()["code"] == "not_confirmed", r.text
+    assert steps(await view(api, code))["project_approval"]["status"] == "in_review"
+
+    await proxy.start()
+    step = {"key": "project_approval", "department": "drc"}
+    assert await decide_with_retry(api, code, step, "database-dies") == 200
+    assert steps(await view(api, code))["project_approval"]["status"] == "approved"
+    assert await approvals_of(api, code, "project_approval") == 1
+    await assert_read_model_matches_workflow(stack, code)
+    await proxy.cut()
+
+
+async def database_proxy(settings: Settings) -> tuple[TcpProxy, str]:
+    """A running proxy to the read model, and the database URL that goes through it."""
+    target = make_url(settings.database_url)
+    if target.get_backend_name() != "postgresql":
+        pytest.skip("cutting the database's connections needs a networked read model (PostgreSQL)")
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    return proxy, target.set(port=proxy.port).render_as_string(hide_password=False)
+
+
+async def _healthy(http: httpx.AsyncClient) -> None:
+    try:
+        r = await http.get("/health")
+    except httpx.TransportError as err:
+        raise AssertionError(f"not up yet: {err!r}") from None
+    assert r.status_code == 200, r.text
+
+
+async def _claimed(settings: Settings, key: str) -> None:
+    """The API has claimed the Idempotency-Key, so its request is past the point of no return."""
+    engine = make_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as db:
+            rows = (await db.exec(select(IdempotencyRow).where(col(IdempotencyRow.key) == key))).all()
+            assert rows and rows[0].status_code is None, rows
+    finally:
+        await engine.dispose()
+
+
+async def test_database_down_answers_503_and_the_retry_acts_once(stack: Stack) -> None:
+    """With the read model unreachable the API answers problem details, never a 500; nothing is lost."""
+    code = await submitted(stack.api)
+    proxy, via_proxy = await database_proxy(stack.settings)
+    headers = {"Idempotency-Key": "database-down"}
+    async for api in open_api(create_app(stack.settings.model_copy(update={"database_url": via_proxy}))):
+        await api.token("reviewer-drc")
+        await proxy.cut()
+        for r in (
+            await api.get(f"/projects/{code}", "reviewer-drc"),
+            await api.post(DECISION.format(code=code), "reviewer-drc", json=APPROVE, headers=headers),
+        ):
+            assert r.status_code == 503, r.text
+            assert r.json()["code"] == "database_unavailable" and r.headers["retry-after"] == "5"
+        health = await api.get("/health", "reviewer-drc")
+        assert health.status_code == 503 and health.json()["database"] is False
+
+        await proxy.start()
+        step = {"key": "project_approval", "department": "drc"}
+        assert await decide_with_retry(api, code, step, "database-down") == 200
+        await proxy.cut()
+    assert steps(await view(stack.api, code))["project_approval"]["status"] == "approved"
+    assert await approvals_of(stack.api, code, "project_approval") == 1

@@ -159,7 +159,12 @@ async def _claim(settings: Settings, username: str, key: str, age: timedelta, fi
 
 async def test_a_claim_abandoned_by_a_dead_api_is_taken_over(api: Api, settings: Settings, code: str) -> None:
     key = f"k-{uuid.uuid4()}"
-    await _claim(settings, "owner-a", key, timedelta(seconds=idempotency.STALE_SECONDS + 60))
+    await _claim(
+        settings,
+        "owner-a",
+        key,
+        timedelta(seconds=settings.update_wait_seconds + idempotency.CLAIM_MARGIN_SECONDS + 60),
+    )
     body = {"summary": "after a crash"}
     r = await asyncio.wait_for(
         api.post(f"/projects/{code}/problems", "owner-a", json=body, headers=keyed(key)), timeout=15
