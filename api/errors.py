@@ -216,13 +216,13 @@ DESCRIPTIONS = {
     409: "The current state forbids the action (or a request with this Idempotency-Key is still running)",
     422: "Malformed input, or an Idempotency-Key reused with another request",
     429: "Too many failed logins: the account is locked for a while",
-    503: "A service the API depends on does not answer; retry with the same Idempotency-Key",
+    503: "The database or the workflow service does not answer; retry (a POST with the same Idempotency-Key)",
 }
 
 
 def problem_statuses(method: str, path: str, secured: bool, has_body: bool) -> set[int]:
     """The problem statuses an operation may answer with."""
-    statuses = {422}
+    statuses = {422, 503}  # every operation reads the database; POSTs also wait on workflows
     if secured:
         statuses |= {401, 403}
     if "{" in path:
@@ -231,10 +231,8 @@ def problem_statuses(method: str, path: str, secured: bool, has_body: bool) -> s
         statuses.add(400)
     if method in ("post", "patch"):
         statuses.add(409)
-    if method == "post":
-        statuses.add(503)
     if path == "/auth/token":
-        statuses = {400, 401, 422, 429}
+        statuses = {400, 401, 422, 429, 503}
     if path == "/health":
         statuses = {503}
     return statuses

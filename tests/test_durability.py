@@ -317,6 +317,9 @@ async def test_database_down_answers_503_and_the_retry_acts_once(stack: Stack) -
         ):
             assert r.status_code == 503, r.text
             assert r.json()["code"] == "database_unavailable" and r.headers["retry-after"] == "5"
+        documented = create_app(stack.settings).openapi()["paths"]
+        assert "503" in documented["/projects/{code}"]["get"]["responses"]
+        assert "503" in documented["/projects/{code}/steps/{step}/decision"]["post"]["responses"]
         health = await api.get("/health", "reviewer-drc")
         assert health.status_code == 503 and health.json()["database"] is False
 
