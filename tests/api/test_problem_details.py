@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from domain.codes import make_project_code
@@ -14,6 +15,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 @pytest.fixture(scope="module")
 async def code(api: Api) -> str:
     return str((await project_for(api, "agent-1"))["code"])
+
+
+async def raise_problem_raw(api: Api, code: str, body: bytes) -> httpx.Response:
+    """POST /projects/{code}/problems as owner-a with a body sent byte for byte, as JSON."""
+    headers = {"Content-Type": "application/json"}
+    return await api.call("POST", f"/projects/{code}/problems", "owner-a", content=body, headers=headers)
 
 
 def wrong_check_character(code: str) -> str:
@@ -34,13 +41,7 @@ async def test_a_wrong_method_is_405_with_the_allowed_ones(api: Api) -> None:
 
 
 async def test_malformed_json_is_422_invalid_json(api: Api, code: str) -> None:
-    r = await api.call(
-        "POST",
-        f"/projects/{code}/problems",
-        "owner-a",
-        content=b'{"summary": "unterminated',
-        headers={"Content-Type": "application/json"},
-    )
+    r = await raise_problem_raw(api, code, b'{"summary": "unterminated')
     body = assert_problem(r, 422, "invalid_json")
     assert body["errors"][0]["type"] == "json_invalid"
 
@@ -109,13 +110,7 @@ async def test_control_characters_in_text_are_refused(api: Api, code: str, text:
 
 
 async def test_a_lone_surrogate_is_refused(api: Api, code: str) -> None:
-    r = await api.call(
-        "POST",
-        f"/projects/{code}/problems",
-        "owner-a",
-        content=b'{"summary": "half \\ud800 a pair"}',
-        headers={"Content-Type": "application/json"},
-    )
+    r = await raise_problem_raw(api, code, b'{"summary": "half \\ud800 a pair"}')
     assert_problem(r, 422, "invalid_input")
 
 
