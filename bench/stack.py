@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,7 +18,16 @@ from bench.procstat import find_postmaster
 from models.seed import seed
 from settings import Settings
 from tests.conftest import migrate
-from tests.support.services import ChildProcess, TemporalDevServer, create_database, drop_database, free_port
+from tests.support.services import (
+    ChildProcess,
+    TemporalDevServer,
+    create_database,
+    drop_database,
+    free_port,
+    service_env,
+    start_api,
+    start_worker,
+)
 
 # The production read model is PostgreSQL; the benchmarks use this server when it answers.
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -92,18 +100,6 @@ def tail(child: ChildProcess, lines: int = 40) -> str:
     return "\n".join(child.log_text().splitlines()[-lines:])
 
 
-def child_env(database_url: str, temporal_address: str, task_queue: str, workday_seconds: float) -> dict[str, str]:
-    """The environment of the worker and API processes."""
-    return {
-        "DATABASE_URL": database_url,
-        "APPROVALS_TEMPORAL_ADDRESS": temporal_address,
-        "APPROVALS_TASK_QUEUE": task_queue,
-        "APPROVALS_WORKDAY_SECONDS": str(workday_seconds),
-        "APPROVALS_ENVIRONMENT": "test",
-        "APPROVALS_LOG_LEVEL": "WARNING",
-    }
-
-
 async def wait_healthy(stack: Stack) -> None:
     """Return once GET /health answers 200 (database and Temporal up); fail after HEALTH_SECONDS."""
     deadline = time.monotonic() + HEALTH_SECONDS
@@ -132,21 +128,19 @@ async def open_stack(
     try:
         database_url = create_database(base)
         migrate(database_url)
-        settings = Settings.model_validate(
-            {"environment": "test", "database_url": database_url, "seed_demo": True, "demo_password": "demo"}
-        )
-        await seed(settings)
         task_queue = f"approvals-bench-{uuid.uuid4().hex[:8]}"
-        env = child_env(database_url, temporal.address, task_queue, workday_seconds)
-        worker_env = dict(env)
+        values = {"environment": "test", "database_url": database_url, "seed_demo": True, "demo_password": "demo"}
+        values |= {"temporal_address": temporal.address, "task_queue": task_queue, "workday_seconds": workday_seconds}
         if max_cached_workflows is not None:
-            worker_env["APPROVALS_MAX_CACHED_WORKFLOWS"] = str(max_cached_workflows)
+            values["max_cached_workflows"] = max_cached_workflows
+        settings = Settings.model_validate(values)
+        await seed(settings)
+        env = service_env(settings) | {"APPROVALS_LOG_LEVEL": "WARNING"}
         for _ in range(workers):
-            children.append(ChildProcess.start([sys.executable, "worker.py"], worker_env))
+            children.append(start_worker(env))
         worker_processes = list(children)
         port = free_port()
-        argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-        api = ChildProcess.start([*argv, "--log-level", "warning"], env)
+        api = start_api(env, port)
         children.append(api)
         url = f"http://127.0.0.1:{port}"
         stack = Stack(temporal, database_url, task_queue, workday_seconds, worker_processes, api, url)

