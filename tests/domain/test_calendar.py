@@ -10,15 +10,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from domain.calendar import (
-    Clock,
-    CompressedClock,
-    WorkCalendar,
-    YearArrangement,
-    arrangement_from_lists,
-    rule_based_year,
-    seed_years,
-)
+from domain.calendar import Clock, CompressedClock, WorkCalendar
+from domain.holidays import YearArrangement, arrangement_from_lists, rule_based_year, seed_years
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar(seed_years())

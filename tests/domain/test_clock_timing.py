@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from domain.calendar import WorkCalendar, seed_years
+from domain.calendar import WorkCalendar
 from domain.clock import ClockQuery, Span, WorkClock, compute_timing, fingerprint
+from domain.holidays import seed_years
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CALENDAR = WorkCalendar(seed_years())
