@@ -2,21 +2,25 @@
 
 Pure code: no I/O, no database, no reading of the current time. Callers pass
 instants in and get instants or working-day counts out, so the same inputs
-always give the same deadline (docs/time.md, "Working days"). The data
-(which days are off) comes from domain/holidays.py.
+always give the same deadline (docs/time.md, "Working days").
 
-Model: a working day is a whole calendar day (00:00-24:00 in the calendar's
-timezone). Working time flows continuously through working days and stands
-still on days off, so a limit of 20 working days submitted at 10:00 ends at
-10:00 on the 20th working day after.
+Two ways of counting, both over whole calendar days in the calendar's timezone:
+
+- statutory (whole days): a day counts once its close of business has passed;
+  `close_of`, `count_closes` and `nth_close` are the primitives
+  `domain.clock.compute_timing` builds deadlines from;
+- continuous: working time flows through working days and stands still on days
+  off (`working_days_between`, `add_working_days`), for clocks started before
+  statutory counting and for the compressed demo clock.
+
+The data (which days are off) comes from domain/holidays.py.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from domain import holidays
@@ -24,27 +28,29 @@ from domain import holidays
 ONE_DAY = timedelta(days=1)
 
 
-@runtime_checkable
-class Clock(Protocol):
-    """What workflows and activities need from time: measure and extend working time."""
-
-    def working_days_between(self, start: datetime, end: datetime) -> float: ...
-
-    def add_working_days(self, start: datetime, days: float) -> datetime: ...
-
-    def is_provisional(self, start: datetime, end: datetime) -> bool: ...
-
-
 class WorkCalendar:
-    """The real clock: official arrangements per year, rule-based fallback for the rest."""
+    """The real calendar: official arrangements per year, rule-based fallback for the rest.
+
+    `closes` is the office's close of business, in the calendar's timezone; None
+    means 24:00, the end of the day.
+    """
 
     def __init__(
         self,
         years: Mapping[int, holidays.YearArrangement] | Iterable[holidays.YearArrangement],
         tz: str = "Asia/Shanghai",
+        closes: time | None = None,
     ) -> None:
+        if closes is not None and (closes.tzinfo is not None or closes == time()):
+            raise ValueError(f"closes must be a local time after 00:00 (None for 24:00), got {closes}")
         self._years = _index_by_year(years)
         self._tz = ZoneInfo(tz)
+        self._closes = closes
+
+    @property
+    def counts_whole_days(self) -> bool:
+        """True: this calendar can count statutory periods in whole days."""
+        return True
 
     def loaded_years(self) -> frozenset[int]:
         """Years with an arrangement from a real source; every other year is provisional."""
@@ -57,6 +63,41 @@ class WorkCalendar:
             raise TypeError(f"is_working_day expects a date, got datetime {day.isoformat()}")
         return self._works(day)
 
+    # --- statutory counting: whole days, each counted at its close of business ---------------
+
+    def close_of(self, instant: datetime) -> datetime:
+        """The first close of business at or after `instant`: the close of the day `instant` belongs to.
+
+        An instant exactly at a close belongs to the day that closed; after hours belongs to the next day.
+        """
+        _require_aware(instant)
+        return self._close(self._closing_day(instant)).astimezone(instant.tzinfo)
+
+    def count_closes(self, after: datetime, until: datetime) -> int:
+        """How many working days close in (after, until]; 0 when `until` is not after `after`."""
+        _require_aware(after, until)
+        return self._count_working(self._first_day_closing_after(after), self._last_day_closed_by(until))
+
+    def nth_close(self, after: datetime, n: int) -> datetime:
+        """The close of the n-th working day closing after `after`; `after` itself for n = 0.
+
+        The result carries `after`'s timezone. Walks day by day, so n is a limit, not years.
+        """
+        _require_aware(after)
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a whole number, not negative, got {n}")
+        if n == 0:
+            return after
+        day = self._first_day_closing_after(after)
+        while True:
+            if self._works(day):
+                n -= 1
+                if n == 0:
+                    return self._close(day).astimezone(after.tzinfo)
+            day += ONE_DAY
+
+    # --- continuous counting: fractions of working days ----------------------------------------
+
     def working_days_between(self, start: datetime, end: datetime) -> float:
         """Working time from `start` to `end`, in working days; 0 when `end` is not after `start`."""
         _require_aware(start, end)
@@ -65,7 +106,7 @@ class WorkCalendar:
         first, start_fraction = self._position(start)
         last, end_fraction = self._position(end)
         # Count the working days touched, whole, then trim the parts outside [start, end].
-        total = float(sum(1 for day in _days(first, last) if self._works(day)))
+        total = float(self._count_working(first, last))
         if self._works(first):
             total -= start_fraction
         if self._works(last):
@@ -100,11 +141,56 @@ class WorkCalendar:
         last, _ = self._position(max(start, end))
         return any(year not in self._years for year in range(first.year, last.year + 1))
 
+    # --- days ------------------------------------------------------------------------------------
+
+    def _arrangement(self, year: int) -> holidays.YearArrangement:
+        return self._years.get(year) or holidays.rule_based_year(year)
+
     def _works(self, day: date) -> bool:
-        arrangement = self._years.get(day.year) or holidays.rule_based_year(day.year)
+        arrangement = self._arrangement(day.year)
         if day in arrangement.workdays:
             return True
         return day.weekday() < holidays.SATURDAY and day not in arrangement.holidays
+
+    def _count_working(self, first: date, last: date) -> int:
+        """Working days from `first` to `last`, both included, by arithmetic per year (no day walk)."""
+        total = 0
+        for year in range(first.year, last.year + 1):
+            low, high = max(first, date(year, 1, 1)), min(last, date(year, 12, 31))
+            if low > high:
+                continue
+            arrangement = self._arrangement(year)
+            off = arrangement.holidays - arrangement.workdays
+            total += _weekdays(low, high)
+            total -= sum(1 for day in off if low <= day <= high and day.weekday() < holidays.SATURDAY)
+            total += sum(1 for day in arrangement.workdays if low <= day <= high and day.weekday() >= holidays.SATURDAY)
+        return total
+
+    # --- closes of business ------------------------------------------------------------------------
+
+    def _close(self, day: date) -> datetime:
+        """The close of business of local `day`, in UTC."""
+        if self._closes is None:
+            return datetime.combine(day + ONE_DAY, time(), tzinfo=self._tz).astimezone(UTC)
+        return datetime.combine(day, self._closes, tzinfo=self._tz).astimezone(UTC)
+
+    def _closing_day(self, instant: datetime) -> date:
+        """The day whose close is the first close at or after `instant`."""
+        moment = _utc(instant)
+        day = instant.astimezone(self._tz).date() - ONE_DAY
+        while self._close(day) < moment:
+            day += ONE_DAY
+        return day
+
+    def _first_day_closing_after(self, instant: datetime) -> date:
+        day = self._closing_day(instant)
+        return day + ONE_DAY if self._close(day) == _utc(instant) else day
+
+    def _last_day_closed_by(self, instant: datetime) -> date:
+        day = self._closing_day(instant)
+        return day if self._close(day) == _utc(instant) else day - ONE_DAY
+
+    # --- positions within a day (continuous counting) ------------------------------------------------
 
     def _position(self, instant: datetime) -> tuple[date, float]:
         """The local calendar day holding `instant`, and the fraction of that day already gone."""
@@ -125,12 +211,21 @@ class WorkCalendar:
 
 
 class CompressedClock:
-    """Demo and test clock: one working day lasts `workday_seconds` of wall time, every day works."""
+    """Demo and test clock: one working day lasts `workday_seconds` of wall time, every day works.
+
+    It has no days to count whole, so it always counts continuously (`counts_whole_days` is False)
+    and refuses the whole-day primitives.
+    """
 
     def __init__(self, workday_seconds: float) -> None:
         if workday_seconds <= 0:
             raise ValueError(f"workday_seconds must be positive, got {workday_seconds}")
         self._workday = timedelta(seconds=workday_seconds)
+
+    @property
+    def counts_whole_days(self) -> bool:
+        """False: periods on the compressed clock are counted continuously, whatever they ask."""
+        return False
 
     def working_days_between(self, start: datetime, end: datetime) -> float:
         """Elapsed wall time divided by the length of a compressed working day; 0 if not after."""
@@ -147,6 +242,15 @@ class CompressedClock:
         """Never: the compressed clock ignores the calendar altogether."""
         _require_aware(start, end)
         return False
+
+    def close_of(self, instant: datetime) -> datetime:
+        raise NotImplementedError("the compressed clock counts continuously")
+
+    def count_closes(self, after: datetime, until: datetime) -> int:
+        raise NotImplementedError("the compressed clock counts continuously")
+
+    def nth_close(self, after: datetime, n: int) -> datetime:
+        raise NotImplementedError("the compressed clock counts continuously")
 
 
 def _index_by_year(
@@ -166,10 +270,10 @@ def _index_by_year(
     return indexed
 
 
-def _days(first: date, last: date) -> Iterator[date]:
-    """Every calendar day from `first` to `last`, both included."""
-    for offset in range((last - first).days + 1):
-        yield first + offset * ONE_DAY
+def _weekdays(first: date, last: date) -> int:
+    """Mondays to Fridays from `first` to `last`, both included."""
+    whole_weeks, rest = divmod((last - first).days + 1, 7)
+    return 5 * whole_weeks + sum(1 for offset in range(rest) if (first.weekday() + offset) % 7 < holidays.SATURDAY)
 
 
 def _require_aware(*instants: datetime) -> None:

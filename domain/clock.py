@@ -8,7 +8,7 @@ workflow stores its answer. Replay therefore never touches the calendar.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -102,12 +102,21 @@ def fingerprint(spans: list[Span]) -> str:
     return f"{len(spans)}|{last.start.isoformat()}|{last.end.isoformat() if last.end else ''}"
 
 
+@runtime_checkable
 class Calendar(Protocol):
-    """What timing needs from a working-day calendar (domain.calendar provides it)."""
+    """What timing needs from a working-day calendar (domain.calendar provides two)."""
+
+    @property
+    def counts_whole_days(self) -> bool:
+        """Whether statutory clocks are counted in whole days (else always continuously)."""
+        ...
 
     def working_days_between(self, start: datetime, end: datetime) -> float: ...
     def add_working_days(self, start: datetime, days: float) -> datetime: ...
     def is_provisional(self, start: datetime, end: datetime) -> bool: ...
+    def close_of(self, instant: datetime) -> datetime: ...
+    def count_closes(self, after: datetime, until: datetime) -> int: ...
+    def nth_close(self, after: datetime, n: int) -> datetime: ...
 
 
 def compute_timing(calendar: Calendar, query: ClockQuery) -> ClockTiming:

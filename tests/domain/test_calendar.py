@@ -4,13 +4,14 @@ Saturdays 14 and 28 Feb; Mid-Autumn off 25-27 Sep; National Day off 1-7 Oct with
 Sun 20 Sep and Sat 10 Oct."""
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import pytest
 
-from domain.calendar import Clock, CompressedClock, WorkCalendar
+from domain.calendar import CompressedClock, WorkCalendar
+from domain.clock import Calendar
 from domain.holidays import YearArrangement, arrangement_from_lists, rule_based_year, seed_years
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -264,5 +265,83 @@ def test_compressed_clock() -> None:
 
 
 def test_both_clocks_satisfy_the_protocol() -> None:
-    assert isinstance(CAL, Clock)
-    assert isinstance(CompressedClock(1), Clock)
+    assert isinstance(CAL, Calendar)
+    assert isinstance(CompressedClock(1), Calendar)
+
+
+# --- whole-day primitives (statutory counting) -----------------------------------------------------------
+
+CAL_1730 = WorkCalendar(seed_years(), closes=time(17, 30))
+
+
+def test_close_of_an_instant_is_the_close_of_its_day() -> None:
+    # 24:00 closes: the close of Thu 24 Sep is Fri 25 Sep 00:00, and that instant belongs to 24 Sep.
+    assert CAL.close_of(at(2026, 9, 24, 10)) == at(2026, 9, 25)
+    assert CAL.close_of(at(2026, 9, 25)) == at(2026, 9, 25)
+    assert CAL.close_of(at(2026, 9, 25) + timedelta(microseconds=1)) == at(2026, 9, 26)
+    # 17:30 closes: an instant after hours belongs to the next day, even a holiday.
+    assert CAL_1730.close_of(at(2026, 9, 24, 10)) == at(2026, 9, 24, 17, 30)
+    assert CAL_1730.close_of(at(2026, 9, 24, 17, 30)) == at(2026, 9, 24, 17, 30)
+    assert CAL_1730.close_of(at(2026, 9, 24, 18)) == at(2026, 9, 25, 17, 30)
+
+
+def test_count_closes_counts_working_days_closing_in_a_half_open_interval() -> None:
+    # (Fri 25 Sep 00:00, Fri 30 Oct 00:00]: 28-30 Sep, 8-10 Oct, 12-16, 19-23, 26-29 Oct = 3+3+5+5+4 = 20.
+    assert CAL.count_closes(at(2026, 9, 25), at(2026, 10, 30)) == 20
+    assert CAL.count_closes(at(2026, 9, 25), at(2026, 10, 29, 23, 59)) == 19
+    assert CAL.count_closes(at(2026, 9, 24), at(2026, 9, 25)) == 1  # Thu 24 Sep itself
+    assert CAL.count_closes(at(2026, 10, 1), at(2026, 10, 8)) == 0  # Wed 30 Sep closed at 1 Oct 00:00
+    assert CAL.count_closes(at(2026, 10, 30), at(2026, 9, 25)) == 0
+    # 17:30 closes: Tue 13 Oct 17:30 is in (Mon 12 17:30, Wed 14 10:00], Wed 14's close is not.
+    assert CAL_1730.count_closes(at(2026, 10, 12, 17, 30), at(2026, 10, 14, 10)) == 1
+
+
+def test_nth_close() -> None:
+    assert CAL.nth_close(at(2026, 9, 25), 20) == at(2026, 10, 30)  # 20th: Thu 29 Oct, as above
+    assert CAL.nth_close(at(2026, 9, 25), 6) == at(2026, 10, 11)  # 6th: make-up Sat 10 Oct
+    assert CAL.nth_close(at(2026, 10, 1, 15), 0) == at(2026, 10, 1, 15)
+    assert CAL_1730.nth_close(at(2026, 10, 14, 18), 2) == at(2026, 10, 16, 17, 30)  # Thu 15, Fri 16
+    # The result keeps the caller's timezone: Thu 8 Oct closes at 16:00 UTC.
+    assert CAL.nth_close(datetime(2026, 10, 1, tzinfo=UTC), 1) == datetime(2026, 10, 8, 16, tzinfo=UTC)
+    for bad in (-1, 1.5):
+        with pytest.raises(ValueError, match="whole number"):
+            CAL.nth_close(at(2026, 9, 25), bad)  # type: ignore[arg-type]
+
+
+def test_closes_must_be_a_local_time_after_midnight() -> None:
+    with pytest.raises(ValueError, match="None for 24:00"):
+        WorkCalendar(seed_years(), closes=time(0))
+    with pytest.raises(ValueError, match="None for 24:00"):
+        WorkCalendar(seed_years(), closes=time(17, 30, tzinfo=UTC))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        CAL.close_of(datetime(2026, 3, 2))  # noqa: DTZ001
+
+
+def test_count_closes_agrees_with_a_day_by_day_count() -> None:
+    # The count is arithmetic per year; check it against is_working_day over long, random ranges.
+    rng = random.Random(201)
+    for _ in range(300):
+        first = date(2024, 1, 1) + timedelta(days=rng.randrange(5 * 365))
+        last = first + timedelta(days=rng.randrange(800))
+        expected = sum(CAL.is_working_day(first + timedelta(days=i)) for i in range((last - first).days + 1))
+        # With 24:00 closes, (first 00:00, (last + 1) 00:00] holds the closes of first to last.
+        after, until = at(first.year, first.month, first.day), at(last.year, last.month, last.day) + timedelta(days=1)
+        assert CAL.count_closes(after, until) == expected, (first, last)
+
+
+def test_nth_close_and_count_closes_agree() -> None:
+    rng = random.Random(203)
+    for _ in range(500):
+        calendar = rng.choice([CAL, CAL_1730])
+        after, n = random_instant(rng), rng.randint(1, 60)
+        close = calendar.nth_close(after, n)
+        assert calendar.count_closes(after, close) == n
+        assert calendar.count_closes(after, close - timedelta(microseconds=1)) == n - 1
+        assert calendar.close_of(close) == close
+
+
+def test_the_compressed_clock_counts_continuously() -> None:
+    clock = CompressedClock(workday_seconds=10)
+    assert not clock.counts_whole_days and CAL.counts_whole_days
+    with pytest.raises(NotImplementedError):
+        clock.nth_close(at(2026, 9, 25), 1)
