@@ -3,16 +3,31 @@
 The workflow only records instants (from workflow.now()); converting spans into working days
 needs calendar data, so an activity computes `used_days`, `deadline` and `warn_at` and the
 workflow stores its answer. Replay therefore never touches the calendar.
+
+Two countings (docs/time.md, "Working days"):
+
+- statutory, for every new clock: whole working days, the day the period begins not counted,
+  each day counted at its close of business for whoever holds the file then;
+- continuous, for clocks started before statutory counting: working time flows from the
+  submission instant, and the clock turns yellow at 80 % of its limit.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-WARN_FRACTION = 0.8
+Counting = Literal["continuous", "statutory"]
+
+WARN_FRACTION = 0.8  # continuous counting: yellow from 80 % of the limit used
+
+
+def warn_days(limit_days: float) -> int:
+    """Statutory counting: yellow for the last fifth of the limit, at least one working day."""
+    return max(1, math.ceil(limit_days / 5))
 
 
 class Span(BaseModel):
@@ -29,9 +44,10 @@ class WorkClock(BaseModel):
     spans: list[Span] = []
     used_days: float = 0.0  # working days of the closed spans
     deadline: datetime | None = None  # when the open span reaches the limit
-    warn_at: datetime | None = None  # when the open span reaches 80 % of the limit
+    warn_at: datetime | None = None  # when the open span turns yellow
     provisional: bool = False  # a timing depends on a year the calendar does not hold
     stale: bool = False  # spans changed since the timings were computed
+    counting: Counting = "continuous"  # states saved before statutory counting have no such field
 
     @property
     def running(self) -> bool:
@@ -63,13 +79,16 @@ class WorkClock(BaseModel):
         return self.used_days >= self.limit_days
 
     def warning(self, now: datetime) -> bool:
-        """Whether 80 % or more of the limit is used at `now`."""
+        """Whether the clock is in its warning zone at `now`: the last `warn_days` working days
+        (statutory) or 80 % of the limit used (continuous)."""
         if self.running:
             return self.warn_at is not None and now >= self.warn_at
+        if self.counting == "statutory":
+            return self.limit_days - self.used_days <= warn_days(self.limit_days)
         return self.used_days >= WARN_FRACTION * self.limit_days
 
     def colour(self, now: datetime) -> str:
-        """green, yellow at 80 % used, red over the limit."""
+        """green, yellow in the warning zone, red over the limit."""
         if self.over(now):
             return "red"
         return "yellow" if self.warning(now) else "green"
@@ -92,6 +111,7 @@ class ClockQuery(BaseModel):
     ref: str
     limit_days: float
     spans: list[Span]
+    counting: Counting = "continuous"
 
 
 def fingerprint(spans: list[Span]) -> str:
@@ -120,15 +140,11 @@ class Calendar(Protocol):
 
 
 def compute_timing(calendar: Calendar, query: ClockQuery) -> ClockTiming:
-    """Used working days of the closed spans, and when the open span reaches 80 % and 100 %."""
-    used = sum(calendar.working_days_between(s.start, s.end) for s in query.spans if s.end is not None)
-    deadline = warn_at = None
-    provisional = any(calendar.is_provisional(s.start, s.end) for s in query.spans if s.end is not None)
-    open_span = query.spans[-1] if query.spans and query.spans[-1].end is None else None
-    if open_span is not None:
-        deadline = calendar.add_working_days(open_span.start, max(query.limit_days - used, 0.0))
-        warn_at = calendar.add_working_days(open_span.start, max(WARN_FRACTION * query.limit_days - used, 0.0))
-        provisional = provisional or calendar.is_provisional(open_span.start, deadline)
+    """Used working days of the closed spans, and when the open span turns yellow and reaches its limit."""
+    if query.counting == "statutory" and calendar.counts_whole_days:
+        used, deadline, warn_at, provisional = _statutory(calendar, query.limit_days, query.spans)
+    else:
+        used, deadline, warn_at, provisional = _continuous(calendar, query.limit_days, query.spans)
     return ClockTiming(
         ref=query.ref,
         fingerprint=fingerprint(query.spans),
@@ -137,3 +153,66 @@ def compute_timing(calendar: Calendar, query: ClockQuery) -> ClockTiming:
         warn_at=warn_at,
         provisional=provisional,
     )
+
+
+def used_days_at(calendar: Calendar, clock: WorkClock, now: datetime) -> float:
+    """Working days used up to `now`: the closed spans' `used_days` plus what the open span has counted."""
+    start = clock.running_since
+    if start is None:
+        return clock.used_days
+    if clock.counting == "statutory" and calendar.counts_whole_days:
+        origin = _origin(calendar, clock.spans, len(clock.spans) - 1)
+        return clock.used_days + float(calendar.count_closes(origin, now))
+    return clock.used_days + calendar.working_days_between(start, now)
+
+
+_Timing = tuple[float, datetime | None, datetime | None, bool]
+
+
+def _continuous(calendar: Calendar, limit: float, spans: list[Span]) -> _Timing:
+    """Working time flows from each span's start; yellow at 80 % of the limit."""
+    used = sum(calendar.working_days_between(s.start, s.end) for s in spans if s.end is not None)
+    deadline = warn_at = None
+    provisional = any(calendar.is_provisional(s.start, s.end) for s in spans if s.end is not None)
+    open_span = spans[-1] if spans and spans[-1].end is None else None
+    if open_span is not None:
+        deadline = calendar.add_working_days(open_span.start, max(limit - used, 0.0))
+        warn_at = calendar.add_working_days(open_span.start, max(WARN_FRACTION * limit - used, 0.0))
+        provisional = provisional or calendar.is_provisional(open_span.start, deadline)
+    return used, deadline, warn_at, provisional
+
+
+def _statutory(calendar: Calendar, limit: float, spans: list[Span]) -> _Timing:
+    """Whole working days, each counted at its close for whoever holds the file (docs/time.md)."""
+    if not spans:
+        return 0.0, None, None, False
+    used = sum(
+        calendar.count_closes(_origin(calendar, spans, i), s.end) for i, s in enumerate(spans) if s.end is not None
+    )
+    deadline = warn_at = None
+    last = spans[-1]
+    if last.end is None:
+        remaining = math.ceil(limit - used)  # whole days; limits are whole numbers in practice
+        if remaining <= 0:
+            deadline = warn_at = last.start  # the limit's last close passed while the department held it
+        else:
+            origin = _origin(calendar, spans, len(spans) - 1)
+            deadline = calendar.nth_close(origin, remaining)
+            before_yellow = remaining - warn_days(limit)
+            warn_at = calendar.nth_close(origin, before_yellow) if before_yellow >= 0 else last.start
+    # The deadline is a close: the day it closes ends an instant before it (24:00 is the next day's 00:00).
+    end = deadline - timedelta(microseconds=1) if deadline is not None else last.end
+    first = spans[0].start
+    provisional = calendar.is_provisional(first, max(first, end, key=_utc) if end is not None else first)
+    return float(used), deadline, warn_at, provisional
+
+
+def _origin(calendar: Calendar, spans: list[Span], index: int) -> datetime:
+    """Where span `index` starts counting: after the close of the day the period began (Civil Code
+    Art. 201) for the first span; for a resumed span, its own start, but never before that first close."""
+    first = calendar.close_of(spans[0].start)
+    return first if index == 0 else max(spans[index].start, first, key=_utc)
+
+
+def _utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC)
