@@ -76,6 +76,8 @@ def test_the_same_deadline_from_the_first_to_the_last_minute_of_a_day() -> None:
     assert timing(3, (at(10, 13, 23, 59), None)).deadline == at(10, 17)
     # 00:00 sharp is the close of Mon 12 Oct: the period began on Monday; 1-3: 13, 14, 15 Oct.
     assert timing(3, (at(10, 13), None)).deadline == at(10, 16)
+    # Likewise 24 Sep 00:00 belongs to Wed 23 Sep: Thu 24 is day 1, and day 20 is Wed 28 Oct.
+    assert timing(20, (at(9, 24), None)).deadline == at(10, 29)
 
 
 def test_accepted_on_a_holiday_counting_starts_with_the_next_working_day() -> None:
@@ -241,6 +243,12 @@ def test_warn_days_is_the_last_fifth_and_at_least_one(limit: int, warn: int) -> 
 
 
 def test_a_running_one_day_step_is_yellow_on_its_due_day() -> None:
+    # Accepted Thu 15 Oct 10:00: yellow from the end of Thursday, all of Fri 16 Oct (day 1), red from its end.
+    clock = timed_clock(1, (at(10, 15, 10), None))
+    assert (clock.warn_at, clock.deadline) == (at(10, 16), at(10, 17))
+    for moment, colour in [(at(10, 15, 23), "green"), (at(10, 16), "yellow"), (at(10, 17), "red")]:
+        assert clock.colour(moment) == colour, moment
+    # Accepted Thu 24 Sep 10:00, before Mid-Autumn: the due day is Mon 28 Sep, yellow from the end of Thursday.
     clock = timed_clock(1, (at(9, 24, 10), None))
     assert clock.colour(at(9, 24, 23, 59)) == "green"
     assert clock.colour(at(9, 25)) == "yellow"
