@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from typing import Literal
 
@@ -29,6 +30,8 @@ class Settings(BaseSettings):
     seed_demo: bool = True
     region_code: str = "310115"
     timezone: str = "Asia/Shanghai"
+    # The office's close of business, HH:MM: a period ends then on its last day (24:00: at midnight).
+    office_closes: str = Field(default="24:00", pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")
     # Workflows a worker keeps in memory (about 0.3 MiB each); more live projects than this
     # per worker means wake-ups replay from history. Size it to live projects per worker.
     max_cached_workflows: int = 1000
@@ -37,6 +40,11 @@ class Settings(BaseSettings):
     update_wait_seconds: float = Field(default=30.0, gt=0, le=300)
     log_json: bool = False
     log_level: str = "INFO"
+
+    @property
+    def closes(self) -> time | None:
+        """The close of business as a time of day; None for 24:00 (the end of the day)."""
+        return None if self.office_closes == "24:00" else time.fromisoformat(self.office_closes)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -6,12 +6,12 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import structlog
+from fastapi import Depends
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import (
@@ -24,13 +24,17 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.deps import Acting, ServicesDep
 from api.errors import ApiError
+from api.schemas import ActionOut
+from domain.access import Actor
 from domain.catalog import Catalog
 from domain.codes import make_project_code, validate_credit_code, validate_region_code
-from domain.inputs import ActionResult, Actor, CreateProject
-from domain.project import Opened, ProjectInput
+from domain.project import Action, ActionResult, CreateProject, Opened, ProjectInput
+from models.db import insert
 from models.tables import CodeSerialRow, IssuedCodeRow, ProjectRow, UserRow
 from settings import Settings
+from workflows.calendar import CalendarRollout, CalendarRolloutWorkflow
 from workflows.project import ProjectWorkflow
 
 log = structlog.get_logger("approvals.api")
@@ -41,10 +45,8 @@ SUPERVISING_DEPARTMENT = "01"
 
 async def next_serial(db: AsyncSession, prefix: str) -> int:
     """Atomically take the next serial for a code prefix (one statement on both databases)."""
-    dialect = db.bind.dialect.name if db.bind is not None else "postgresql"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = CodeSerialRow.__table__  # type: ignore[attr-defined]
-    values = insert(table).values(prefix=prefix, last=1)
+    values = insert(db, table).values(prefix=prefix, last=1)
     upsert = values.on_conflict_do_update(index_elements=["prefix"], set_={"last": table.c.last + 1})
     serial = (await db.execute(upsert.returning(table.c.last))).scalar_one()
     await db.commit()
@@ -68,14 +70,6 @@ async def assign_agent(db: AsyncSession) -> str:
     if agent is None:
         raise ApiError(409, "no_agent", "no deputy (代办员) is available to take the project")
     return str(agent)
-
-
-async def owner_has_open_revocation(db: AsyncSession, organisation: str) -> bool:
-    """Whether the organisation has a revoked commitment still awaiting re-application."""
-    stmt = select(col(ProjectRow.code)).where(
-        col(ProjectRow.owner_org) == organisation, col(ProjectRow.revocations_open) > 0
-    )
-    return (await db.execute(stmt.limit(1))).first() is not None
 
 
 def map_update_error(err: Exception, code: str) -> ApiError:
@@ -109,7 +103,7 @@ class Commands:
 
     async def create_project(
         self, db: AsyncSession, catalog: Catalog, actor: Actor, body: dict[str, Any], request_key: str | None
-    ) -> tuple[str, int]:
+    ) -> str:
         """Validate, issue a project code, start the workflow and wait until the project is visible."""
         category = catalog.get(body["category"])
         if category is None:
@@ -151,9 +145,9 @@ class Commands:
             start_workflow_operation=start,
             id=_update_id(request_key),
         )
-        result = await self._answer(opened, code)
+        await self._answer(opened, code)
         log.info("project_created", project_code=code, workflow_id=code, actor=actor.username, category=category.key)
-        return code, result.version
+        return code
 
     async def _issue_code(self, db: AsyncSession, region: str, project_type: str, request_key: str | None) -> str:
         """A new project code; a retried request (same Idempotency-Key) gets the code it was issued before."""
@@ -170,20 +164,36 @@ class Commands:
             await db.commit()
         return code
 
-    async def update(self, code: str, update: Callable[..., Any], inp: Any, request_key: str | None) -> ActionResult:
-        """Send one validated update; the answer arrives once the read model holds the change."""
-        handle = self.client.get_workflow_handle(code)
-        sent = handle.execute_update(update, inp, id=_update_id(request_key))  # type: ignore[call-overload]
-        result = await self._answer(sent, code)
+    async def act(self, acting: Acting, update: Callable[..., Any], action: Action) -> ActionOut:
+        """Send one action as a validated update; the answer arrives once the read model holds it."""
+        handle = self.client.get_workflow_handle(acting.code)
+        sent = handle.execute_update(update, action, id=_update_id(acting.request_key))  # type: ignore[call-overload]
+        result = await self._answer(sent, acting.code)
         log.info(
             "project_action",
-            project_code=code,
-            workflow_id=code,
-            actor=inp.actor.username,
+            project_code=acting.code,
+            workflow_id=acting.code,
+            actor=acting.actor.username,
             action=getattr(update, "__name__", str(update)),
             version=result.version,
         )
-        return result
+        return ActionOut(
+            project_code=acting.code, version=result.version, step=result.step, created_id=result.created_id
+        )
+
+    async def roll_out_calendar(self, year: int, username: str, changed_at: datetime) -> None:
+        """Start telling every project whose clocks reach into `year` (durably: a workflow)."""
+        try:
+            await self.client.start_workflow(
+                CalendarRolloutWorkflow.run,
+                CalendarRollout(year=year, changed_by=username),
+                id=f"calendar-{year}-{changed_at.strftime('%Y%m%dT%H%M%S%f')}",
+                task_queue=self.settings.task_queue,
+            )
+        except RPCError as err:
+            detail = "the calendar is saved but running projects were not told: repeat the request"
+            raise ApiError(503, "temporal_unavailable", detail, headers={"Retry-After": "5"}) from err
+        log.info("calendar_rollout_started", year=year, actor=username)
 
     async def _answer(self, update: Awaitable[ActionResult], code: str) -> ActionResult:
         """The workflow's answer, waited for at most `update_wait_seconds` (no worker, a dead read model).
@@ -204,3 +214,11 @@ class Commands:
 def _update_id(request_key: str | None) -> str:
     """Temporal deduplicates updates by id, so a retried request with the same key acts once."""
     return f"req-{request_key}" if request_key else str(uuid.uuid4())
+
+
+def commands(svc: ServicesDep) -> Commands:
+    """The write side for this request."""
+    return Commands(svc.temporal, svc.settings)
+
+
+CommandsDep = Annotated[Commands, Depends(commands)]

@@ -1,22 +1,29 @@
-"""Request dependencies: settings, database session, Temporal client and the authenticated caller."""
+"""Request dependencies: shared services, the database session, the authenticated caller, and the
+role gates of the access policy (domain/access.py).
+
+A route acting on a project resolves the project before its gate: a caller who may not see the
+project gets 404 before any 403 could hint that it exists.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from activities.calendar_source import CalendarSource
 from api.errors import ApiError
+from api.queries import owning_project, visible_project
 from api.security import read_claims
-from domain.inputs import Actor
-from models.tables import UserRow
+from domain.access import Actor, require_role
+from domain.codes import PROJECT_CODE_PATTERN, validate_project_code
+from models.calendar_store import CalendarSource
+from models.tables import ProblemRow, RectificationRow, UserRow
 from settings import Settings
 
 
@@ -66,7 +73,7 @@ UserDep = Annotated[UserRow, Depends(current_user)]
 
 
 def actor_of(user: UserRow) -> Actor:
-    """The caller as the workflow sees them."""
+    """The caller as the rules see them."""
     return Actor.model_validate(
         {
             "username": user.username,
@@ -78,7 +85,71 @@ def actor_of(user: UserRow) -> Actor:
     )
 
 
-def require_role(user: UserRow, *roles: str) -> None:
-    """403 unless the caller has one of the roles."""
-    if user.role not in roles:
-        raise ApiError(403, "forbidden_role", f"role {user.role} may not do this (needs {', '.join(roles)})")
+def allowed(action: str) -> Any:
+    """A dependency: the caller, if its role may attempt `action` (403 otherwise)."""
+
+    async def gate(user: UserDep) -> UserRow:
+        require_role(actor_of(user), action)
+        return user
+
+    return Depends(gate)
+
+
+CodePath = Annotated[str, Path(pattern=PROJECT_CODE_PATTERN, description="project code (项目码)")]
+ProblemId = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{5}[0-9X]-P[0-9]{1,4}$")]
+RectificationId = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{5}[0-9X]-R[0-9]{1,4}$")]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+@dataclass
+class Acting:
+    """A caller acting on a project it may see, and the key its request repeats under."""
+
+    code: str
+    actor: Actor
+    request_key: str | None
+    item_id: str = ""  # the problem or rectification acted on
+
+
+def request_key(user: UserRow, key: str | None) -> str | None:
+    """An idempotency key scoped to its caller."""
+    return f"{user.username}:{key}" if key else None
+
+
+def on_project(action: str) -> Any:
+    """A dependency for a route acting on `{code}`: 404 unless visible, then the role gate (403)."""
+
+    async def resolve(code: CodePath, user: UserDep, db: SessionDep, key: IdempotencyKey = None) -> Acting:
+        code = validate_project_code(code)
+        await visible_project(db, actor_of(user), code)
+        return _gated(user, action, code, key)
+
+    return Depends(resolve)
+
+
+def on_problem(action: str) -> Any:
+    """The same for a route acting on `{problem_id}`: its project must be visible."""
+
+    async def resolve(problem_id: ProblemId, user: UserDep, db: SessionDep, key: IdempotencyKey = None) -> Acting:
+        code = await owning_project(db, actor_of(user), ProblemRow, problem_id)
+        return _gated(user, action, code, key, problem_id)
+
+    return Depends(resolve)
+
+
+def on_rectification(action: str) -> Any:
+    """The same for a route acting on `{rectification_id}`."""
+
+    async def resolve(
+        rectification_id: RectificationId, user: UserDep, db: SessionDep, key: IdempotencyKey = None
+    ) -> Acting:
+        code = await owning_project(db, actor_of(user), RectificationRow, rectification_id)
+        return _gated(user, action, code, key, rectification_id)
+
+    return Depends(resolve)
+
+
+def _gated(user: UserRow, action: str, code: str, key: str | None, item_id: str = "") -> Acting:
+    actor = actor_of(user)
+    require_role(actor, action)
+    return Acting(code=code, actor=actor, request_key=request_key(user, key), item_id=item_id)

@@ -7,15 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from activities.calendar_source import CalendarSource
 from api.deps import Services
 from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware
-from api.routes import admin, auth, office, problems, projects
+from api.routes import admin, auth, office, problems, projects, steps
 from logs import configure_logging
+from models.calendar_store import CalendarSource
 from models.db import make_engine, session_factory
 from settings import Settings, get_settings
-from worker import connect
+from workflows.search import connect
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,12 +26,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_json, settings.log_level)
         engine = make_engine(settings.database_url)
-        client = await connect(settings)
+        client = await connect(settings.temporal_address, settings.temporal_namespace)
         app.state.services = Services(
             settings=settings,
             sessions=session_factory(engine),
             temporal=client,
-            calendar=CalendarSource(settings.workday_seconds, settings.timezone),
+            calendar=CalendarSource(settings.workday_seconds, settings.timezone, settings.closes),
         )
         yield
         await engine.dispose()
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
-    for module in (auth, projects, problems, office, admin):
+    for module in (auth, projects, steps, problems, office, admin):
         app.include_router(module.router)
     return app
 

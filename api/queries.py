@@ -1,11 +1,11 @@
-"""Read-side queries on the read model, always scoped to what the caller may see."""
+"""Read-side queries on the read model, always scoped to what the caller may see (models/visibility.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, false, func, or_, true
+from sqlalchemy import ColumnElement, case, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,90 +18,50 @@ from api.schemas import (
     RectificationOut,
     SectionOut,
     StageOut,
-    StepOut,
     TaskOut,
 )
+from domain.access import Actor
 from domain.catalog import STAGE_ORDER
-from domain.clock import Calendar
-from domain.project import Project, Step
-from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
-
-SEE_ALL = frozenset({"section_chief", "office", "leader"})
-
-
-def visible(user: UserRow) -> ColumnElement[bool]:
-    """The condition on ProjectRow for projects this caller may see (section 2 of the design)."""
-    if user.role in SEE_ALL:
-        return true()
-    if user.role == "owner":
-        return col(ProjectRow.owner_org) == user.organisation
-    if user.role == "agent":
-        return col(ProjectRow.agent) == user.username
-    if user.role == "reviewer":
-        reached = select(StepRow.code).where(
-            col(StepRow.code) == col(ProjectRow.code),
-            col(StepRow.department) == user.department,
-            col(StepRow.status) != "pending",
-        )
-        return exists(reached)
-    return false()
+from domain.clock import Calendar, used_days_at
+from domain.project import Project, Step, StepView, step_view
+from domain.status import DECIDED, DEPARTMENT_HOLDS, LIVE, OWNER_HOLDS
+from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow
+from models.visibility import held_by, visible_to
 
 
-async def visible_project(db: AsyncSession, user: UserRow, code: str) -> ProjectRow:
-    """The project row, or 404 whether it is missing or hidden from the caller."""
-    row = (await db.exec(select(ProjectRow).where(col(ProjectRow.code) == code, visible(user)))).first()
+async def visible_project(db: AsyncSession, actor: Actor, code: str) -> None:
+    """404 unless the project exists and the caller may see it: the same answer for both."""
+    found = (await db.exec(select(ProjectRow.code).where(col(ProjectRow.code) == code, visible_to(actor)))).first()
+    if found is None:
+        raise not_found(f"project {code}")
+
+
+async def owner_revocation_open(db: AsyncSession, code: str) -> bool:
+    """Whether the project's owner has a revoked commitment awaiting re-application, on any project."""
+    owner = select(ProjectRow.owner_org).where(col(ProjectRow.code) == code).scalar_subquery()
+    stmt = select(ProjectRow.code).where(col(ProjectRow.owner_org) == owner, col(ProjectRow.revocations_open) > 0)
+    return (await db.exec(stmt.limit(1))).first() is not None
+
+
+async def project_view(db: AsyncSession, actor: Actor, code: str, calendar: Calendar, now: datetime) -> ProjectOut:
+    """The full project view from its published state (404 unless visible)."""
+    row = (await db.exec(select(ProjectRow).where(col(ProjectRow.code) == code, visible_to(actor)))).first()
     if row is None:
         raise not_found(f"project {code}")
-    return row
-
-
-def step_out(step: Step, clock: Calendar, now: datetime) -> StepOut:
-    """A step as the API shows it, with the fraction of its limit used up to now."""
-    used = step.clock.used_days
-    if step.clock.running_since is not None:
-        used += clock.working_days_between(step.clock.running_since, now)
-    return StepOut(
-        key=step.key,
-        name=step.name,
-        stage=step.stage.value,
-        department=step.department,
-        mode=step.mode,
-        status=step.status,
-        limit_working_days=step.limit_working_days,
-        deadline=step.clock.deadline,
-        used_fraction=round(used / step.limit_working_days, 4),
-        colour=step.colour,
-        attempt=step.attempt,
-        commitment=step.commitment,
-        phase=step.phase,
-        section=step.section,
-        verification_deadline=step.verification.deadline if step.verification else None,
-        provisional=step.clock.provisional or bool(step.verification and step.verification.provisional),
-        rating=step.rating,
-    )
-
-
-def project_out(row: ProjectRow, clock: Calendar, now: datetime) -> ProjectOut:
-    """The full project view from its published state."""
     project = Project.model_validate(row.state)
+
+    def view(step: Step) -> StepView:
+        return step_view(step, used_days_at(calendar, step.clock, now))
+
     stages = [
-        StageOut(stage=stage.value, steps=[step_out(s, clock, now) for s in project.steps if s.stage == stage])
+        StageOut(stage=stage.value, steps=[view(s) for s in project.steps if s.stage == stage])
         for stage in STAGE_ORDER
         if any(s.stage == stage for s in project.steps)
     ]
     return ProjectOut(
-        code=project.code,
-        name=project.name,
-        category=project.category,
-        status=project.status,
-        colour=project.colour,
-        stage=project.current_stage.value,
-        owner=project.owner_org,
-        agent=project.agent,
-        key_project=project.key_project,
+        **summary_out(row).model_dump(),
         region_code=project.region_code,
         investment_wan=project.investment_wan,
-        created_at=project.created_at,
         version=project.version,
         stages=stages,
         sections=[SectionOut(id=s.id, name=s.name, accepted_at=s.accepted_at) for s in project.sections if s.id],
@@ -143,10 +103,10 @@ def summary_out(row: ProjectRow) -> ProjectSummary:
 
 
 async def list_projects(
-    db: AsyncSession, user: UserRow, filters: dict[str, str | None], q: str | None, limit: int, cursor: str | None
+    db: AsyncSession, actor: Actor, filters: dict[str, str | None], q: str | None, limit: int, cursor: str | None
 ) -> tuple[list[ProjectSummary], str | None]:
     """Visible projects, filtered, in code order, one page at a time."""
-    stmt = select(ProjectRow).where(visible(user))
+    stmt = select(ProjectRow).where(visible_to(actor))
     for field, value in filters.items():
         if value is not None:
             stmt = stmt.where(getattr(ProjectRow, field) == value)
@@ -166,9 +126,9 @@ async def project_events(db: AsyncSession, code: str) -> list[EventOut]:
     return [EventOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-async def list_problems(db: AsyncSession, user: UserRow, level: int | None, status: str | None) -> list[ProblemOut]:
+async def list_problems(db: AsyncSession, actor: Actor, level: int | None, status: str | None) -> list[ProblemOut]:
     """Problems of the projects the caller may see."""
-    stmt = select(ProblemRow).join(ProjectRow, col(ProjectRow.code) == col(ProblemRow.code)).where(visible(user))
+    stmt = select(ProblemRow).join(ProjectRow, col(ProjectRow.code) == col(ProblemRow.code)).where(visible_to(actor))
     if level is not None:
         stmt = stmt.where(col(ProblemRow.level) == level)
     if status is not None:
@@ -178,13 +138,13 @@ async def list_problems(db: AsyncSession, user: UserRow, level: int | None, stat
 
 
 async def owning_project(
-    db: AsyncSession, user: UserRow, model: type[ProblemRow | RectificationRow], item_id: str
+    db: AsyncSession, actor: Actor, model: type[ProblemRow | RectificationRow], item_id: str
 ) -> str:
     """The code of the project a visible problem or rectification belongs to (404 otherwise)."""
     stmt = (
         select(col(model.code))
         .join(ProjectRow, col(ProjectRow.code) == col(model.code))
-        .where(col(model.id) == item_id, visible(user))
+        .where(col(model.id) == item_id, visible_to(actor))
     )
     code = (await db.exec(stmt)).first()
     if code is None:
@@ -192,95 +152,57 @@ async def owning_project(
     return code
 
 
-LEVEL_OF_ROLE = {"agent": 1, "section_chief": 2, "office": 3, "leader": 4}
+# What the inbox says each waiting step needs.
+STEP_TODO = {
+    "awaiting_submission": "submit the application",
+    "returned": "correct and resubmit",
+    "rejected": "apply again or withdraw",
+    "revoked": "re-apply in standard mode",
+    "in_review": "decide",
+    "granted": "verify the commitment",
+}
 
 
-async def inbox(db: AsyncSession, user: UserRow) -> list[TaskOut]:
-    """What waits on the caller: steps, verifications, rectifications and problems, oldest deadline first."""
+async def inbox(db: AsyncSession, actor: Actor) -> list[TaskOut]:
+    """What waits on the caller: steps, verifications, rectifications and problems, soonest deadline first."""
     tasks: list[TaskOut] = []
-    mine = visible(user)
-    if user.role in ("owner", "agent"):
-        rows = (
-            await db.exec(
-                select(StepRow, ProjectRow.name)
-                .join(ProjectRow, col(ProjectRow.code) == col(StepRow.code))
-                .where(mine, col(StepRow.status).in_(["awaiting_submission", "returned", "rejected", "revoked"]))
-                .where(col(ProjectRow.status).in_(["active", "suspended"]))
-            )
-        ).all()
-        tasks += [_step_task(s, name, "step") for s, name in rows]
-        answered = (
-            await db.exec(
-                select(RectificationRow, ProjectRow.name)
-                .join(ProjectRow, col(ProjectRow.code) == col(RectificationRow.code))
-                .where(mine, col(RectificationRow.status) == "answered")
-            )
-        ).all()
-        if user.role == "owner":
-            tasks += [_rect_task(r, name, "judge the department's answer") for r, name in answered]
-    if user.role == "reviewer":
-        rows = (
-            await db.exec(
-                select(StepRow, ProjectRow.name)
-                .join(ProjectRow, col(ProjectRow.code) == col(StepRow.code))
-                .where(col(StepRow.department) == user.department, col(StepRow.status).in_(["in_review", "granted"]))
-                .where(col(ProjectRow.status).in_(["active", "suspended"]))
-            )
-        ).all()
-        tasks += [_step_task(s, name, "verification" if s.status == "granted" else "step") for s, name in rows]
-        rects = (
-            await db.exec(
-                select(RectificationRow, ProjectRow.name)
-                .join(ProjectRow, col(ProjectRow.code) == col(RectificationRow.code))
-                .where(col(RectificationRow.department) == user.department, col(RectificationRow.status) == "open")
-            )
-        ).all()
+    mine = visible_to(actor)
+    live = col(ProjectRow.status).in_(LIVE)
+    if actor.role in ("owner", "agent"):
+        waiting = mine & col(StepRow.status).in_(OWNER_HOLDS) & live
+        tasks += [_step_task(s, name) for s, name in await _with_project_name(db, StepRow, waiting)]
+    if actor.role == "owner":
+        answered = mine & (col(RectificationRow.status) == "answered")
+        rects = await _with_project_name(db, RectificationRow, answered)
+        tasks += [_rect_task(r, name, "judge the department's answer") for r, name in rects]
+    if actor.role == "reviewer":
+        waiting = (col(StepRow.department) == actor.department) & col(StepRow.status).in_(DEPARTMENT_HOLDS) & live
+        tasks += [_step_task(s, name) for s, name in await _with_project_name(db, StepRow, waiting)]
+        open_rects = (col(RectificationRow.department) == actor.department) & (col(RectificationRow.status) == "open")
+        rects = await _with_project_name(db, RectificationRow, open_rects)
         tasks += [_rect_task(r, name, "answer a bad rating") for r, name in rects]
-    level = LEVEL_OF_ROLE.get(user.role)
-    if level is not None:
-        stmt = (
-            select(ProblemRow, ProjectRow.name)
-            .join(ProjectRow, col(ProjectRow.code) == col(ProblemRow.code))
-            .where(col(ProblemRow.status) == "open", col(ProblemRow.level) == level, mine)
-        )
-        if user.role == "section_chief":
-            stmt = stmt.where(col(ProblemRow.stage) == user.stage)
-        for p, name in (await db.exec(stmt)).all():
-            tasks.append(
-                TaskOut(
-                    kind="problem",
-                    project_code=p.code,
-                    project_name=name,
-                    step=p.step,
-                    id=p.id,
-                    status=f"level {p.level}",
-                    deadline=p.due_at,
-                    summary=p.summary,
-                )
-            )
+    held = (col(ProblemRow.status) == "open") & held_by(actor) & mine
+    tasks += [_problem_task(p, name) for p, name in await _with_project_name(db, ProblemRow, held)]
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(tasks, key=lambda t: (t.deadline or far, t.project_code, t.step or ""))
 
 
-def _step_task(step: StepRow, project_name: str, kind: Literal["step", "verification"]) -> TaskOut:
-    deadline = step.verify_deadline if kind == "verification" else step.deadline
-    summary = {
-        "awaiting_submission": "submit the application",
-        "returned": "correct and resubmit",
-        "rejected": "apply again or withdraw",
-        "revoked": "re-apply in standard mode",
-        "in_review": "decide",
-        "granted": "verify the commitment",
-    }.get(step.status, step.status)
+async def _with_project_name(db: AsyncSession, model: Any, where: ColumnElement[bool]) -> list[tuple[Any, str]]:
+    stmt = select(model, ProjectRow.name).join(ProjectRow, col(ProjectRow.code) == col(model.code)).where(where)
+    return [(item, name) for item, name in (await db.exec(stmt)).all()]
+
+
+def _step_task(step: StepRow, project_name: str) -> TaskOut:
+    verification = step.status == "granted"
     return TaskOut(
-        kind=kind,
+        kind="verification" if verification else "step",
         project_code=step.code,
         project_name=project_name,
         step=step.key,
         id=None,
         status=step.status,
-        deadline=deadline,
-        summary=f"{step.name}: {summary}",
+        deadline=step.verify_deadline if verification else step.deadline,
+        summary=f"{step.name}: {STEP_TODO.get(step.status, step.status)}",
     )
 
 
@@ -297,6 +219,19 @@ def _rect_task(rect: RectificationRow, project_name: str, what: str) -> TaskOut:
     )
 
 
+def _problem_task(problem: ProblemRow, project_name: str) -> TaskOut:
+    return TaskOut(
+        kind="problem",
+        project_code=problem.code,
+        project_name=project_name,
+        step=problem.step,
+        id=problem.id,
+        status=f"level {problem.level}",
+        deadline=problem.due_at,
+        summary=problem.summary,
+    )
+
+
 async def statistics(db: AsyncSession) -> dict[str, Any]:
     """Counts by stage, colour and status; department performance; the ladder; satisfaction."""
 
@@ -304,7 +239,6 @@ async def statistics(db: AsyncSession) -> dict[str, Any]:
         rows = (await db.exec(select(column, func.count()).group_by(column))).all()
         return {str(k): int(n) for k, n in rows}
 
-    ended = ["approved", "verified", "rejected"]
     dept_rows = (
         await db.exec(
             select(  # type: ignore[call-overload]  # seven columns: past the typed overloads
@@ -316,7 +250,7 @@ async def statistics(db: AsyncSession) -> dict[str, Any]:
                 func.count(col(StepRow.rating)),
                 func.sum(case((col(StepRow.rating) >= 4, 1), else_=0)),
             )
-            .where(col(StepRow.status).in_(ended), col(StepRow.mode) != "commitment")
+            .where(col(StepRow.status).in_(DECIDED), col(StepRow.mode) != "commitment")
             .group_by(col(StepRow.department))
         )
     ).all()

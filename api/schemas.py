@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.project import StepView
+
 # Free text may hold tabs and line breaks but no other control character: PostgreSQL cannot
 # store a NUL, and a value the read model refuses would stall the project's projection.
 # (Lone surrogates such as JSON "\ud800" are already refused by pydantic as invalid strings.)
@@ -109,24 +111,8 @@ class Me(BaseModel):
     organisation: str | None
 
 
-class StepOut(BaseModel):
-    key: str
-    name: str
-    stage: str
-    department: str
-    mode: str
-    status: str
-    limit_working_days: int
-    deadline: datetime | None
-    used_fraction: float
-    colour: str
-    attempt: int
-    commitment: bool
-    phase: int | None
-    section: str | None
-    verification_deadline: datetime | None
-    provisional: bool
-    rating: int | None
+# A step as the API shows it: the domain's own view of a step.
+StepOut = StepView
 
 
 class StageOut(BaseModel):
@@ -169,26 +155,6 @@ class SectionOut(BaseModel):
     accepted_at: datetime | None
 
 
-class ProjectOut(BaseModel):
-    code: str
-    name: str
-    category: str
-    status: str
-    colour: str
-    stage: str
-    owner: str
-    agent: str
-    key_project: bool
-    region_code: str
-    investment_wan: float
-    created_at: datetime
-    version: int
-    stages: list[StageOut]
-    sections: list[SectionOut]
-    open_problems: list[ProblemOut]
-    rectifications: list[RectificationOut]
-
-
 class ProjectSummary(BaseModel):
     code: str
     name: str
@@ -200,6 +166,16 @@ class ProjectSummary(BaseModel):
     agent: str
     key_project: bool
     created_at: datetime
+
+
+class ProjectOut(ProjectSummary):
+    region_code: str
+    investment_wan: float
+    version: int
+    stages: list[StageOut]
+    sections: list[SectionOut]
+    open_problems: list[ProblemOut]
+    rectifications: list[RectificationOut]
 
 
 class ProjectPage(BaseModel):

@@ -1,30 +1,12 @@
-"""Password hashing (argon2) and signed bearer tokens (HS256 JWT with expiry)."""
+"""Signed bearer tokens (HS256 JWT with expiry and issue time)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
 ALGORITHM = "HS256"
-# A hash checked when the user does not exist, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash("no-such-user")
-
-
-def hash_password(password: str) -> str:
-    """A salted argon2id hash."""
-    return _hasher.hash(password)
-
-
-def verify_password(password: str, password_hash: str | None) -> bool:
-    """Whether the password matches; a missing user still pays for one verification."""
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def issue_token(username: str, secret: str, minutes: int, now: datetime | None = None) -> str:

@@ -16,10 +16,10 @@ from bench.procstat import CpuMeter, cpu_line, wait_quiet
 from bench.stack import Stack, open_stack
 from bench.stats import line, summary_ms
 from bench.trivial import BareBaseline
-from domain.inputs import Actor, Decide
-from settings import Settings
-from worker import connect
+from domain.access import Actor
+from domain.project import Decide
 from workflows.project import ProjectWorkflow
+from workflows.search import connect
 
 RATIO_TARGET = 1.5
 THROUGHPUT_TARGET = 100.0
@@ -42,7 +42,7 @@ async def decision_phase(stack: Stack, api: ApiClient, projects: int, warmup: in
     await submit_projects(api, codes, SETUP_CONCURRENCY)
     busy = wait_quiet()
     over_http, direct = codes[:total], codes[total:]
-    client = await connect(Settings.model_validate({"temporal_address": stack.temporal.address}))
+    client = await connect(stack.temporal.address, "default")
     series: dict[str, list[float]] = {"decision": [], "bare_update": [], "direct_decide_update": []}
     mismatches = 0
     async with BareBaseline(client, total) as baseline:

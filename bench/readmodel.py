@@ -13,8 +13,7 @@ from bench.stack import Stack
 from domain.clock import WARN_FRACTION
 from models.db import sync_url
 from models.tables import EventRow, StepRow
-from settings import Settings
-from worker import connect
+from workflows.search import connect
 
 
 def _engine(database_url: str) -> Engine:
@@ -69,7 +68,7 @@ async def workflow_sizes(codes: list[str], temporal_address: str, sample: int = 
 
     (Read-model versions no longer count publishes: they grow with the history, see docs/architecture.md.)
     """
-    client = await connect(Settings.model_validate({"temporal_address": temporal_address}))
+    client = await connect(temporal_address, "default")
     lengths = [(await client.get_workflow_handle(c).describe()).history_length for c in codes[:sample]]
     return {
         "history_length_mean": round(sum(lengths) / max(len(lengths), 1), 1),

@@ -15,19 +15,17 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bench.procstat import find_postmaster
-from models.seed import seed
-from settings import Settings
-from tests.conftest import migrate
-from tests.support.services import (
+from launch.databases import create_database, drop_database, migrate
+from launch.processes import (
     ChildProcess,
     TemporalDevServer,
-    create_database,
-    drop_database,
     free_port,
     service_env,
     start_api,
     start_worker,
 )
+from models.seed import seed
+from settings import Settings
 
 # The production read model is PostgreSQL; the benchmarks use this server when it answers.
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

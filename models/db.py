@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from typing import Any
+
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -47,3 +50,9 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded rows usable after commit."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def insert(session: AsyncSession, table: Table) -> Any:
+    """The dialect's INSERT for `table`, which knows ON CONFLICT on PostgreSQL and SQLite alike."""
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

@@ -1,4 +1,4 @@
-"""Seeds the working-day calendar (always) and, in demo mode, the demo directory of the design."""
+"""Seeds the working-day calendar (always) and, in demo mode, the demo directory (docs/api.md, "Demo users")."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.security import hash_password
-from domain.calendar import seed_years
 from domain.codes import make_credit_code
+from domain.holidays import seed_years
 from models.db import make_engine, session_factory
+from models.passwords import hash_password
 from models.tables import CalendarYearRow, UserRow
 from settings import Settings, get_settings
 

@@ -36,6 +36,10 @@ class ProjectRow(SQLModel, table=True):
     agent: str = Field(index=True)
     key_project: bool = False
     revocations_open: int = 0
+    # Whether the workflow still runs (ended projects run on through their rating window and open items).
+    live: bool = Field(default=True, index=True)
+    # The latest instant a clock still counting reaches: a calendar change up to it may move a deadline.
+    horizon: datetime | None = instant()
     version: int
     created_at: datetime = instant(nullable=False, index=True)
     updated_at: datetime = instant(nullable=False)

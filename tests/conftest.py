@@ -10,33 +10,23 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from alembic import command
-from alembic.config import Config
 from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.calendar_source import CalendarSource
-from activities.publish import Publisher
 from api.main import create_app
-from models.db import make_engine, session_factory, sync_url
+from launch.databases import create_database, drop_database, migrate
+from launch.processes import TemporalDevServer
 from models.seed import seed
 from settings import Settings
-from tests.support.services import TemporalDevServer, create_database, drop_database
-from worker import build_worker, connect
+from worker import build_worker
+from workflows.search import connect
 
 T = TypeVar("T")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # One working day lasts this long in the chain tests: long enough that nothing goes overdue
 # by accident, short enough to be real. Clock tests start their own stack with a shorter day.
 WORKDAY_SECONDS = 3600.0
-
-
-def migrate(url: str) -> None:
-    """Apply the Alembic migrations, as `make run` does."""
-    config = Config(os.path.join(ROOT, "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", sync_url(url))
-    command.upgrade(config, "head")
 
 
 @pytest.fixture(scope="session")
@@ -78,18 +68,12 @@ async def settings(database_url: str, temporal_server: TemporalDevServer) -> Set
 
 @pytest.fixture(scope="session")
 async def temporal_client(settings: Settings) -> Client:
-    return await connect(settings)
-
-
-def publisher_for(settings: Settings) -> Publisher:
-    """The publish activity wired to the settings' database and clock."""
-    engine = make_engine(settings.database_url)
-    return Publisher(session_factory(engine), CalendarSource(settings.workday_seconds, settings.timezone))
+    return await connect(settings.temporal_address, settings.temporal_namespace)
 
 
 @pytest.fixture(scope="session")
 async def worker(temporal_client: Client, settings: Settings) -> AsyncIterator[Worker]:
-    w = build_worker(temporal_client, settings, publisher_for(settings))
+    w = build_worker(temporal_client, settings)
     async with w:
         yield w
 

@@ -16,10 +16,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.main import create_app
+from launch.processes import TemporalDevServer
 from settings import Settings
 from tests.chain import create, steps, view
-from tests.conftest import Api, eventually, make_settings, open_api, publisher_for
-from tests.support.services import TemporalDevServer
+from tests.conftest import Api, eventually, make_settings, open_api
 from worker import build_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -35,7 +35,7 @@ async def compressed_stack(
 ) -> AsyncIterator[Api]:
     """An API and a worker on a task queue of their own, where a working day lasts `workday` seconds."""
     settings: Settings = make_settings(database_url, temporal_server.address, workday_seconds=workday)
-    worker: Worker = build_worker(temporal_client, settings, publisher_for(settings))
+    worker: Worker = build_worker(temporal_client, settings)
     async with worker:
         async for api in open_api(create_app(settings)):
             yield api

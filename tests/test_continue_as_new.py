@@ -6,10 +6,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from domain.access import Actor
 from domain.catalog import default_catalog
 from domain.codes import make_project_code
-from domain.inputs import Actor, CreateProject
-from domain.project import Opened, ProjectInput
+from domain.project import CreateProject, Opened, ProjectInput
 from models.seed import ORG_A
 from settings import Settings
 from tests.chain import steps, view, walk

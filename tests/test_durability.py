@@ -16,25 +16,24 @@ from sqlmodel import col, select
 from temporalio.client import Client
 
 from api.main import create_app
-from models.db import make_engine, session_factory
-from models.seed import seed
-from models.tables import EventRow, IdempotencyRow, ProjectRow, StepRow
-from settings import Settings
-from tests.chain import create, steps, view, walk
-from tests.conftest import Api, eventually, make_settings, migrate, open_api
-from tests.support.proxy import TcpProxy
-from tests.support.services import (
+from launch.databases import create_database, drop_database, migrate
+from launch.processes import (
     ChildProcess,
     TemporalDevServer,
-    create_database,
-    drop_database,
     free_port,
     service_env,
     start_api,
     start_worker,
 )
-from worker import connect
+from models.db import make_engine, session_factory
+from models.seed import seed
+from models.tables import EventRow, IdempotencyRow, ProjectRow, StepRow
+from settings import Settings
+from tests.chain import create, steps, view, walk
+from tests.conftest import Api, eventually, make_settings, open_api
+from tests.support.proxy import TcpProxy
 from workflows.project import ProjectWorkflow
+from workflows.search import connect
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -63,7 +62,7 @@ class Stack:
         self.worker = worker_process(settings)
 
     async def client(self) -> Client:
-        return await connect(self.settings)
+        return await connect(self.settings.temporal_address, self.settings.temporal_namespace)
 
 
 @pytest.fixture

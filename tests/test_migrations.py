@@ -12,9 +12,9 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers the tables)
+from launch.databases import create_database, drop_database
 from models.db import sync_url
 from tests.conftest import ROOT
-from tests.support.services import create_database, drop_database
 
 
 def test_migrations_match_the_models_and_downgrade() -> None:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
-from domain.inputs import OpenProblem
+from activities.publish import write_project
+from domain.project import OpenProblem
 from models.db import make_engine, session_factory
-from models.projection import write_project
 from models.tables import EventRow, ProblemRow, ProjectRow
 from settings import Settings
 from tests.domain.test_project_timing import OWNER, new_project
@@ -43,7 +43,7 @@ async def test_a_retried_attempt_replaces_what_its_lost_first_attempt_wrote(sett
     base = new_project()
     base.code = "2026-310115-01-01-999996"
     first = base.model_copy(deep=True)
-    first.open_problem(OpenProblem(actor=OWNER, summary="lost attempt"), NOW + timedelta(seconds=1))
+    first.act(OpenProblem(actor=OWNER, summary="lost attempt"), NOW + timedelta(seconds=1))
     assert await publish(settings, first, 5000)
     version, events, problems = await read(settings, base.code)
     assert version == 5000 and any(e.endswith("problem_raised") for e in events) and len(problems) == 1
@@ -56,3 +56,7 @@ async def test_a_retried_attempt_replaces_what_its_lost_first_attempt_wrote(sett
 
     assert not await publish(settings, first, 6000)  # stale: changes nothing
     assert await read(settings, base.code) == (7000, events, [])
+    assert not await publish(settings, first, 7000)  # the same version again changes nothing either
+    assert await read(settings, base.code) == (7000, events, [])
+    assert await publish(settings, first, 7001)  # one above: the newer state wins
+    assert (await read(settings, base.code))[2] == [p.id for p in first.problems]

@@ -1,64 +1,61 @@
-"""The project workflow: a durable shell around the domain's Project aggregate.
+"""The project workflow: a durable shell around the domain's Project.
 
 Every human action is an update whose validator asks the domain whether it is allowed, so an
-illegal action is refused before it touches history. Every change is published to the read
-model by one local activity before the update returns: that gives read-your-writes in one
-round trip. Time-driven changes (colours, overdue steps, the ladder) come from one timer set
-to the project's next interesting moment.
+illegal action is refused before it touches history. Every change is published before the
+update returns, in one direction: the deadline activity times the clocks that changed, the
+workflow stores those timings, then the publish activity writes the project to the read model.
+That gives read-your-writes in one round trip. Time-driven changes (colours, overdue steps, the
+ladder) come from one timer set to the project's next interesting moment.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RetryPolicy, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.publish import Publisher, PublishInput, PublishResult
+    from activities.publish import LegacyPublishInput, Publisher, StoreProject, TimeClocks
+    from domain.clock import Counting
     from domain.errors import ActionRefused
-    from domain.inputs import (
+    from domain.project import (
+        Action,
         ActionResult,
         AnswerRectification,
+        CalendarChanged,
         Decide,
         JudgeRectification,
+        Opened,
         OpenProblem,
+        Project,
+        ProjectInput,
         RaiseProblem,
         Rate,
         ResolveProblem,
         Submit,
         Verify,
         Withdraw,
+        step_view,
     )
-    from domain.project import Opened, Project, ProjectInput
+    from workflows.search import search_attributes
 
-COLOUR = SearchAttributeKey.for_keyword("ProjectColour")
-STATUS = SearchAttributeKey.for_keyword("ProjectStatus")
-STAGE = SearchAttributeKey.for_keyword("ProjectStage")
-CATEGORY = SearchAttributeKey.for_keyword("ProjectCategory")
-# Patch: no wake-up for a warning already shown; an overdue verification raises a problem.
+# Patches (docs/architecture.md, "Determinism"); projects started before each keep the old way.
+# No wake-up for a warning already shown; an overdue verification raises a problem.
 TIMING_V2 = "timing-v2"
+# Deadlines counted the statutory way: whole working days from the day after the start.
+STATUTORY_COUNTING = "statutory-counting"
+# Timings computed first, then the project published: no state travels back from the write.
+ONE_WAY_PUBLISH = "one-way-publish"
 # Room for this many publishes within one workflow task before versions would overlap.
 VERSIONS_PER_EVENT = 1000
-PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
-
+LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+LOCAL_TIMEOUT = timedelta(seconds=15)
 T = TypeVar("T")
-
-
-def search_attributes(project: Project) -> TypedSearchAttributes:
-    """The attributes the Temporal UI filters on (e.g. all red projects)."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(COLOUR, project.colour),
-            SearchAttributePair(STATUS, project.status),
-            SearchAttributePair(STAGE, project.current_stage.value),
-            SearchAttributePair(CATEGORY, project.category),
-        ]
-    )
 
 
 def refused(err: ActionRefused) -> ApplicationError:
@@ -76,16 +73,18 @@ class ProjectWorkflow:
             self.project = inp.resume
         else:
             assert inp.create is not None
-            self.project = Project.create(inp.create, workflow.now())
+            counting: Counting = "statutory" if workflow.patched(STATUTORY_COUNTING) else "continuous"
+            self.project = Project.create(inp.create, workflow.now(), counting)
         self.changes = 1
         self.flushed = 0
         self.lock = asyncio.Lock()
         self.replan = False
         self.attributes: TypedSearchAttributes | None = None
+        # Decided here: the `opened` update publishes before `run` starts.
+        self.one_way = workflow.patched(ONE_WAY_PUBLISH)
 
     @workflow.run
     async def run(self, inp: ProjectInput) -> str:
-        # Projects started before these rules keep the old timing on replay (see docs/time.md).
         timing_v2 = workflow.patched(TIMING_V2)
         await self._commit()
         while not self.project.finished:
@@ -107,58 +106,92 @@ class ProjectWorkflow:
 
     # ---- publishing -----------------------------------------------------------------------
 
-    async def _commit(self) -> ActionResult:
-        """Make sure the read model holds every change made so far, then report the version."""
+    async def _commit(self) -> None:
+        """Make sure the read model holds every change made so far."""
         async with self.lock:
             if self.flushed < self.changes:
                 upto = self.changes
                 await self._publish()
                 self.flushed = upto
-        return ActionResult(version=self.project.version)
 
-    async def _change(self, action: Callable[[], T]) -> tuple[T, ActionResult]:
-        """Apply one domain action and publish it, with no other change interleaved.
+    async def _change(self, change: Callable[[], T], reason: str | None = None) -> T:
+        """Apply one change and publish it, with no other change interleaved.
 
-        The lock keeps a concurrent handler from mutating the state while its snapshot is being
-        written, so event numbers and versions in the read model always match the workflow's.
+        The lock keeps a concurrent handler from mutating the state while it is being written,
+        so event numbers and versions in the read model always match the workflow's.
         """
         async with self.lock:
             try:
-                outcome = action()
+                outcome = change()
             except ActionRefused as err:
                 raise refused(err) from None
             self.changes += 1
-            await self._publish()
+            await self._publish(reason)
             self.flushed = self.changes
-        return outcome, ActionResult(version=self.project.version)
+        return outcome
 
-    async def _publish(self) -> None:
+    async def _publish(self, reason: str | None = None) -> None:
         now = workflow.now()
-        # Versions grow with the history, so a workflow task retried after a timeout publishes
-        # above whatever its lost first attempt may have written, and its state wins.
-        floor = workflow.info().get_current_history_length() * VERSIONS_PER_EVENT
-        self.project.version = max(self.project.version + 1, floor)
-        result: PublishResult = await workflow.execute_local_activity_method(
-            Publisher.publish_project,
-            PublishInput(project=self.project, clocks=self.project.stale_clocks(), now=now),
-            start_to_close_timeout=timedelta(seconds=15),
-            retry_policy=PUBLISH_RETRY,
+        if not self.one_way:
+            await self._publish_legacy(now, reason)
+        else:
+            stale = self.project.stale_clocks()
+            if stale:
+                timed = await workflow.execute_local_activity_method(
+                    Publisher.time_clocks,
+                    TimeClocks(clocks=stale, fresh_calendar=reason is not None),
+                    start_to_close_timeout=LOCAL_TIMEOUT,
+                    retry_policy=LOCAL_RETRY,
+                )
+                self.project.apply_timings(timed.timings, now, reason)
+            self._next_version()
+            await workflow.execute_local_activity_method(
+                Publisher.store_project,
+                StoreProject(project=self.project, now=now),
+                start_to_close_timeout=LOCAL_TIMEOUT,
+                retry_policy=LOCAL_RETRY,
+            )
+            self.project.pending_events = []
+        attributes = search_attributes(
+            self.project.colour, self.project.status, self.project.current_stage.value, self.project.category
         )
-        self.project.apply_timings(result.timings, now)
-        self.project.pending_events = [e for e in self.project.pending_events if e.seq > result.last_event_seq]
-        attributes = search_attributes(self.project)
         if attributes != self.attributes:
             workflow.upsert_search_attributes([pair.key.value_set(pair.value) for pair in attributes])
             self.attributes = attributes
         self.replan = True
 
-    def _with_step(self, result: ActionResult, key: str) -> ActionResult:
-        return result.model_copy(update={"step": self.project.step(key).model_dump(mode="json")})
+    async def _publish_legacy(self, now: datetime, reason: str | None) -> None:
+        """Projects started before one-way publishing: the write also computes timings and returns them."""
+        self._next_version()
+        result = await workflow.execute_local_activity_method(
+            Publisher.publish_project,
+            LegacyPublishInput(project=self.project, clocks=self.project.stale_clocks(), now=now),
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=LOCAL_RETRY,
+        )
+        self.project.apply_timings(result.timings, now, reason)
+        self.project.pending_events = [e for e in self.project.pending_events if e.seq > result.last_event_seq]
+        if self.project.pending_events:  # events the timings added (moved deadlines): write them too
+            await self._publish_legacy(now, None)
 
-    @staticmethod
-    def _check(check: Callable[[T], Any], inp: T) -> None:
+    def _next_version(self) -> None:
+        # Versions grow with the history, so a workflow task retried after a timeout publishes
+        # above whatever its lost first attempt may have written, and its state wins.
+        floor = workflow.info().get_current_history_length() * VERSIONS_PER_EVENT
+        self.project.version = max(self.project.version + 1, floor)
+
+    async def _act(self, action: Action, step_key: str | None = None) -> ActionResult:
+        """Apply the action and publish it; the answer names what it created and shows the step acted on."""
+        created = await self._change(lambda: self.project.act(action, workflow.now()))
+        step = None
+        if step_key is not None:
+            acted_on = self.project.step(step_key)
+            step = step_view(acted_on, acted_on.clock.used_days)
+        return ActionResult(version=self.project.version, created_id=created, step=step)
+
+    def _validate(self, action: Action) -> None:
         try:
-            check(inp)
+            self.project.check(action)
         except ActionRefused as err:
             raise refused(err) from None
 
@@ -166,97 +199,94 @@ class ProjectWorkflow:
 
     @workflow.update
     async def opened(self, inp: Opened) -> ActionResult:
-        return await self._commit()
+        await self._commit()
+        return ActionResult(version=self.project.version)
 
     @workflow.update
     async def submit(self, inp: Submit) -> ActionResult:
-        _, result = await self._change(lambda: self.project.submit(inp, workflow.now()))
-        return self._with_step(result, inp.step)
+        return await self._act(inp, inp.step)
 
     @submit.validator
     def _check_submit(self, inp: Submit) -> None:
-        self._check(self.project.check_submit, inp)
+        self._validate(inp)
 
     @workflow.update
     async def decide(self, inp: Decide) -> ActionResult:
-        _, result = await self._change(lambda: self.project.decide(inp, workflow.now()))
-        return self._with_step(result, inp.step)
+        return await self._act(inp, inp.step)
 
     @decide.validator
     def _check_decide(self, inp: Decide) -> None:
-        self._check(self.project.check_decide, inp)
+        self._validate(inp)
 
     @workflow.update
     async def verify(self, inp: Verify) -> ActionResult:
-        _, result = await self._change(lambda: self.project.verify(inp, workflow.now()))
-        return self._with_step(result, inp.step)
+        return await self._act(inp, inp.step)
 
     @verify.validator
     def _check_verify(self, inp: Verify) -> None:
-        self._check(self.project.check_verify, inp)
+        self._validate(inp)
 
     @workflow.update
     async def rate(self, inp: Rate) -> ActionResult:
-        created, result = await self._change(lambda: self.project.rate(inp, workflow.now()))
-        return self._with_step(ActionResult(version=result.version, created_id=created), inp.step)
+        return await self._act(inp, inp.step)
 
     @rate.validator
     def _check_rate(self, inp: Rate) -> None:
-        self._check(self.project.check_rate, inp)
+        self._validate(inp)
 
     @workflow.update
     async def withdraw(self, inp: Withdraw) -> ActionResult:
-        _, result = await self._change(lambda: self.project.withdraw(inp, workflow.now()))
-        return result
+        return await self._act(inp)
 
     @withdraw.validator
     def _check_withdraw(self, inp: Withdraw) -> None:
-        self._check(self.project.check_withdraw, inp)
+        self._validate(inp)
 
     @workflow.update
     async def open_problem(self, inp: OpenProblem) -> ActionResult:
-        created, result = await self._change(lambda: self.project.open_problem(inp, workflow.now()))
-        return ActionResult(version=result.version, created_id=created)
+        return await self._act(inp)
 
     @open_problem.validator
     def _check_open_problem(self, inp: OpenProblem) -> None:
-        self._check(self.project.check_open_problem, inp)
+        self._validate(inp)
 
     @workflow.update
     async def raise_problem(self, inp: RaiseProblem) -> ActionResult:
-        _, result = await self._change(lambda: self.project.raise_problem(inp, workflow.now()))
-        return result
+        return await self._act(inp)
 
     @raise_problem.validator
     def _check_raise_problem(self, inp: RaiseProblem) -> None:
-        self._check(self.project.check_raise, inp)
+        self._validate(inp)
 
     @workflow.update
     async def resolve_problem(self, inp: ResolveProblem) -> ActionResult:
-        _, result = await self._change(lambda: self.project.resolve_problem(inp, workflow.now()))
-        return result
+        return await self._act(inp)
 
     @resolve_problem.validator
     def _check_resolve_problem(self, inp: ResolveProblem) -> None:
-        self._check(self.project.check_resolve, inp)
+        self._validate(inp)
 
     @workflow.update
     async def answer_rectification(self, inp: AnswerRectification) -> ActionResult:
-        _, result = await self._change(lambda: self.project.answer_rectification(inp, workflow.now()))
-        return result
+        return await self._act(inp)
 
     @answer_rectification.validator
     def _check_answer_rectification(self, inp: AnswerRectification) -> None:
-        self._check(self.project.check_answer, inp)
+        self._validate(inp)
 
     @workflow.update
     async def judge_rectification(self, inp: JudgeRectification) -> ActionResult:
-        created, result = await self._change(lambda: self.project.judge_rectification(inp, workflow.now()))
-        return ActionResult(version=result.version, created_id=created)
+        return await self._act(inp)
 
     @judge_rectification.validator
     def _check_judge_rectification(self, inp: JudgeRectification) -> None:
-        self._check(self.project.check_judge, inp)
+        self._validate(inp)
+
+    @workflow.signal
+    async def calendar_changed(self, inp: CalendarChanged) -> None:
+        """Time every clock again with the new calendar; a deadline that moves says so and why."""
+        reason = f"calendar {inp.year} changed by {inp.changed_by}"
+        await self._change(self.project.calendar_changed, reason=reason)
 
     @workflow.query
     def state(self) -> Project:

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Path
 from pydantic import StringConstraints, ValidationError
 from sqlmodel import col, select
 
-from api.deps import SessionDep, UserDep, require_role
+from api.deps import SessionDep, allowed
 from api.errors import ApiError, not_found
 from api.schemas import Me, Strict
-from api.security import hash_password
 from domain.catalog import DEPARTMENTS, CategorySpec
 from domain.codes import validate_credit_code
 from models.catalog_store import save_category
+from models.passwords import hash_password
 from models.tables import UserRow
 
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
@@ -47,6 +47,7 @@ class UserOut(Me):
 
 
 router = APIRouter(tags=["office"])
+Manager = Annotated[UserRow, allowed("manage")]
 UsernamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
 CategoryPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 
@@ -68,17 +69,15 @@ def _binding(body: UserCreate) -> dict[str, str | None]:
 
 
 @router.get("/users", response_model=list[UserOut])
-async def list_users(user: UserDep, db: SessionDep) -> list[UserOut]:
+async def list_users(user: Manager, db: SessionDep) -> list[UserOut]:
     """Every user, without secrets."""
-    require_role(user, "office")
     rows = (await db.exec(select(UserRow).order_by(col(UserRow.username)))).all()
     return [UserOut.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.post("/users", status_code=201, response_model=UserOut)
-async def create_user(body: UserCreate, user: UserDep, db: SessionDep) -> UserOut:
+async def create_user(body: UserCreate, user: Manager, db: SessionDep) -> UserOut:
     """Add a user bound to what its role needs (a department, a stage or an organisation)."""
-    require_role(user, "office")
     binding = _binding(body)
     if await db.get(UserRow, body.username) is not None:
         raise ApiError(409, "user_exists", f"user {body.username} already exists")
@@ -97,9 +96,8 @@ async def create_user(body: UserCreate, user: UserDep, db: SessionDep) -> UserOu
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-async def update_user(username: UsernamePath, body: UserUpdate, user: UserDep, db: SessionDep) -> UserOut:
+async def update_user(username: UsernamePath, body: UserUpdate, user: Manager, db: SessionDep) -> UserOut:
     """Deactivate or reactivate, reset the password, rename, or lift a login lock."""
-    require_role(user, "office")
     row = await db.get(UserRow, username)
     if row is None:
         raise not_found(f"user {username}")
@@ -123,9 +121,8 @@ async def update_user(username: UsernamePath, body: UserUpdate, user: UserDep, d
 
 
 @router.put("/catalog/{category}", tags=["catalog"])
-async def put_category(category: CategoryPath, body: dict[str, Any], user: UserDep, db: SessionDep) -> dict[str, Any]:
+async def put_category(category: CategoryPath, body: dict[str, Any], user: Manager, db: SessionDep) -> dict[str, Any]:
     """Add or change a category; projects already running keep the version they started with."""
-    require_role(user, "office")
     try:
         # `stages` is derived (GET /catalog shows it): accept it back, ignore it.
         spec = CategorySpec.model_validate({k: v for k, v in body.items() if k != "stages"})

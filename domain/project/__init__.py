@@ -1,0 +1,144 @@
+"""The project aggregate: a thin front over its state and the rules of each concern.
+
+`state` holds the data; `chain`, `steps`, `ladder`, `ratings` and `timing` hold the rules; every
+action is an input model with `check` and `apply` (`action`). The workflow drives a `Project`
+through `check`, `act`, `tick` and `apply_timings`; nothing here does I/O or reads the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from domain.clock import ClockQuery, ClockTiming, Counting
+from domain.project import chain, timing
+from domain.project.action import Action
+from domain.project.chain import CreateProject, Withdraw
+from domain.project.ladder import OpenProblem, RaiseProblem, ResolveProblem
+from domain.project.ratings import AnswerRectification, JudgeRectification, Rate
+from domain.project.state import Event, Problem, ProjectState, Rectification, Section, Step
+from domain.project.steps import Decide, Submit, Verify
+from domain.project.views import ActionResult, StepView, step_view
+
+# Past this many history events the project workflow continues as new, carrying its state.
+HISTORY_LIMIT = 8000
+
+__all__ = [
+    "HISTORY_LIMIT",
+    "Action",
+    "ActionResult",
+    "AnswerRectification",
+    "CalendarChanged",
+    "CreateProject",
+    "Decide",
+    "Event",
+    "JudgeRectification",
+    "OpenProblem",
+    "Opened",
+    "Problem",
+    "Project",
+    "ProjectInput",
+    "RaiseProblem",
+    "Rate",
+    "Rectification",
+    "ResolveProblem",
+    "Section",
+    "Step",
+    "StepView",
+    "Submit",
+    "Verify",
+    "Withdraw",
+    "step_view",
+]
+
+
+class Project(ProjectState):
+    """The project the workflow holds: its state, and the four things that change it."""
+
+    @classmethod
+    def create(cls, inp: CreateProject, now: datetime, counting: Counting = "continuous") -> Project:
+        """A new project with its steps expanded from the category and the first ones opened."""
+        steps = chain.expand_steps(inp.category, inp.phases, inp.sections)
+        for step in steps:
+            step.clock.counting = counting
+        project = cls(
+            code=inp.code,
+            name=inp.name,
+            category=inp.category.key,
+            owner_org=inp.owner_org,
+            agent=inp.agent,
+            region_code=inp.region_code,
+            investment_wan=inp.investment_wan,
+            key_project=inp.key_project,
+            created_at=now,
+            created_by=inp.actor.username,
+            steps=steps,
+            sections=[Section(id=f"s{i}", name=n) for i, n in enumerate(inp.sections, 1)],
+            counting=counting,
+        )
+        project.record(now, inp.actor, "created", detail={"category": inp.category.key, "agent": inp.agent})
+        chain.open_ready_steps(project, now)
+        timing.refresh(project, now)
+        return project
+
+    def check(self, action: Action) -> None:
+        """Raise ActionRefused if the action is not allowed now; change nothing."""
+        action.check(self)
+
+    def act(self, action: Action, now: datetime) -> str | None:
+        """Apply an allowed action and what follows from it; the id of anything it created."""
+        created = action.apply(self, now)
+        self.after_change(now)
+        return created
+
+    def tick(self, now: datetime, verification_overdue: bool = True) -> None:
+        """Apply what time alone does by `now`."""
+        timing.tick(self, now, verification_overdue)
+        self.after_change(now)
+
+    def after_change(self, now: datetime) -> None:
+        """Open what became ready, detect completion, recompute colours."""
+        chain.advance(self, now)
+        timing.refresh(self, now)
+
+    def next_wakeup(self, skip_seen: bool = True) -> datetime | None:
+        """The earliest instant at which time alone changes something."""
+        return timing.next_wakeup(self, skip_seen)
+
+    def stale_clocks(self) -> list[ClockQuery]:
+        """The clocks whose timings must be (re)computed."""
+        return timing.stale_clocks(self)
+
+    def apply_timings(self, timings: list[ClockTiming], now: datetime, reason: str | None = None) -> None:
+        """Store computed timings and recompute colours; with a reason, moved deadlines are recorded."""
+        timing.apply_timings(self, timings, now, reason)
+
+    def calendar_changed(self) -> int:
+        """The calendar changed: every clock still counting is timed again; how many."""
+        return timing.mark_clocks_stale(self)
+
+
+class ProjectInput(BaseModel):
+    """The project workflow's input: start a new project, or carry one over a continue-as-new.
+
+    Defined here, not in the workflow module, so the sandbox does not rebuild the model for
+    every new workflow instance.
+    """
+
+    create: CreateProject | None = None
+    resume: Project | None = None
+    history_limit: int = HISTORY_LIMIT
+
+
+class Opened(BaseModel):
+    """Input of the `opened` update sent with the start: wait until the project is visible."""
+
+    requested_by: str
+
+
+class CalendarChanged(BaseModel):
+    """Signal to a project: the office loaded or changed a year of the working-day calendar."""
+
+    year: int
+    changed_by: str

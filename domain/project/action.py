@@ -1,0 +1,32 @@
+"""What every action on a project is: an input that is checked, then applied.
+
+Each action is one input model (what the API sends, what the workflow's update takes) with its
+own rule: `check` refuses what the rules forbid, without changing anything (the workflow's update
+validator runs it, so a refusal never reaches history); `apply` checks again and changes the
+state. `gate` names the roles that may attempt it at all (domain/access.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from domain.access import Actor
+from domain.project.state import ProjectState
+
+
+class Action(BaseModel):
+    """An input of the project workflow that changes the project."""
+
+    gate: ClassVar[str]
+    actor: Actor
+
+    def check(self, project: ProjectState) -> None:
+        """Raise ActionRefused if the rules forbid this action now."""
+        raise NotImplementedError
+
+    def apply(self, project: ProjectState, now: datetime) -> str | None:
+        """Change the state; return the id of anything created (a problem, a rectification)."""
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Starting the service's parts: Temporal, workers, the API, databases (tests, benchmarks, make run)."""

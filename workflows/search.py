@@ -1,0 +1,28 @@
+"""The search attributes projects carry in Temporal (e.g. `ProjectColour = 'red'` in its UI), and
+how the service connects to Temporal. The one place their names are written."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+COLOUR = SearchAttributeKey.for_keyword("ProjectColour")
+STATUS = SearchAttributeKey.for_keyword("ProjectStatus")
+STAGE = SearchAttributeKey.for_keyword("ProjectStage")
+CATEGORY = SearchAttributeKey.for_keyword("ProjectCategory")
+# Every attribute the service sets; a Temporal server must have them registered as Keyword.
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = (COLOUR, STATUS, STAGE, CATEGORY)
+
+
+def search_attributes(colour: str, status: str, stage: str, category: str) -> TypedSearchAttributes:
+    """The attributes of one project."""
+    values = (colour, status, stage, category)
+    return TypedSearchAttributes(
+        [SearchAttributePair(key, value) for key, value in zip(SEARCH_ATTRIBUTES, values, strict=True)]
+    )
+
+
+async def connect(address: str, namespace: str) -> Client:
+    """A Temporal client that speaks pydantic, as every process of the service does."""
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
