@@ -14,14 +14,15 @@ from temporalio.worker import Replayer
 
 from tests.chain import create, walk
 from tests.conftest import Api
+from workflows.calendar import CalendarRolloutWorkflow
 from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
-WORKFLOW_TYPES = {"Project"}
+WORKFLOW_TYPES = {"Project", "CalendarRollout"}
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter)
+    return Replayer(workflows=[ProjectWorkflow, CalendarRolloutWorkflow], data_converter=pydantic_data_converter)
 
 
 def saved_histories() -> list[Path]:
@@ -49,7 +50,7 @@ async def test_this_runs_histories_replay(api: Api, temporal_client: Client) -> 
     completed = (await create(api, "low_risk"))["code"]
     assert (await walk(api, completed))["status"] == "completed"
     codes = [withdrawn, completed]
-    async for execution in temporal_client.list_workflows("WorkflowType = 'Project'", limit=40):
+    async for execution in temporal_client.list_workflows(limit=60):
         codes.append(execution.id)
     failures = {}
     target = os.environ.get("APPROVALS_SAVE_HISTORIES")
@@ -59,5 +60,5 @@ async def test_this_runs_histories_replay(api: Api, temporal_client: Client) -> 
         if result.replay_failure is not None:
             failures[code] = result.replay_failure
         elif target:  # refresh saved histories from a real run: APPROVALS_SAVE_HISTORIES=tests/histories
-            await asyncio.to_thread(Path(target, f"project-{code}.json").write_text, history.to_json())
+            await asyncio.to_thread(Path(target, f"{code}.json").write_text, history.to_json())
     assert failures == {}
