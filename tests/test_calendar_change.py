@@ -165,7 +165,7 @@ async def test_loading_a_year_moves_a_provisional_deadline_at_once_and_says_why(
 
     async def moved() -> dict[str, Any]:
         timeline = (await midnight.get(f"/projects/{code}/events", "owner-a")).json()
-        found = [e for e in timeline if e["action"] == "deadline_moved"]
+        found: list[dict[str, Any]] = [e for e in timeline if e["action"] == "deadline_moved"]
         assert found
         return found[0]
 
