@@ -31,11 +31,12 @@ def project_imports(path: Path) -> list[tuple[int, str]]:
     """(line, dotted name) of every import of a project module in `path`."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module]
+        else:
+            continue
         found += [(node.lineno, name) for name in names if name.split(".")[0] in LAYERS]
     return found
 
