@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 
 from settings import get_settings
+from workflows.search import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / ".data"
 # The venv's bin folder, unresolved: resolving the symlinked interpreter would leave the venv.
 BIN = Path(sys.executable).parent
 HOST, TEMPORAL_PORT, UI_PORT, API_PORT = "127.0.0.1", 7233, 8233, 8000
-SEARCH_ATTRIBUTES = ("ProjectColour", "ProjectStatus", "ProjectStage", "ProjectCategory")
 STOP_SECONDS = 10.0
 
 Children = list[tuple[str, subprocess.Popen[bytes]]]
@@ -72,10 +72,10 @@ def register_search_attributes() -> None:
     # start-dev registers them from --search-attribute; older CLIs did not, and `create` on an existing
     # attribute either succeeds or complains "already exists" depending on the version: accept both.
     create = [str(BIN / "temporal"), "operator", "search-attribute", "create", "--address", f"{HOST}:{TEMPORAL_PORT}"]
-    for name in SEARCH_ATTRIBUTES:
-        done = subprocess.run([*create, "--name", name, "--type", "Keyword"], capture_output=True, text=True)
+    for key in SEARCH_ATTRIBUTES:
+        done = subprocess.run([*create, "--name", key.name, "--type", "Keyword"], capture_output=True, text=True)
         if done.returncode != 0 and "already" not in (done.stdout + done.stderr).lower():
-            raise LaunchError(f"registering search attribute {name} failed: {done.stderr.strip()}")
+            raise LaunchError(f"registering search attribute {key.name} failed: {done.stderr.strip()}")
 
 
 def stop(children: Children) -> None:
@@ -112,7 +112,7 @@ def main() -> int:
     children: Children = []
     temporal_log = DATA / "temporal.log"
     try:
-        attributes = [arg for name in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{name}=Keyword")]
+        attributes = [arg for key in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{key.name}=Keyword")]
         temporal = [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(DATA / "temporal.db")]
         temporal += ["--ip", HOST, "--port", str(TEMPORAL_PORT), "--ui-port", str(UI_PORT), "--log-level", "warn"]
         start(children, "temporal", temporal + attributes, log=temporal_log)

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     region_code: str = "310115"
     timezone: str = "Asia/Shanghai"
     # The office's close of business, HH:MM: a period ends then on its last day (24:00: at midnight).
-    office_closes: str = Field(default="24:00", pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")
+    office_closes: str = Field(
+        default="24:00", pattern=r"^((0[1-9]|1[0-9]|2[0-3]):[0-5][0-9]|00:(0[1-9]|[1-5][0-9])|24:00)$"
+    )
     # Workflows a worker keeps in memory (about 0.3 MiB each); more live projects than this
     # per worker means wake-ups replay from history. Size it to live projects per worker.
     max_cached_workflows: int = 1000

@@ -31,6 +31,7 @@ from domain.access import Actor
 from domain.catalog import Catalog
 from domain.codes import make_project_code, validate_credit_code, validate_region_code
 from domain.project import Action, ActionResult, CreateProject, Opened, ProjectInput
+from domain.status import LIVE
 from models.db import insert
 from models.tables import CodeSerialRow, IssuedCodeRow, ProjectRow, UserRow
 from settings import Settings
@@ -57,7 +58,7 @@ async def assign_agent(db: AsyncSession) -> str:
     """The active agent with the fewest open projects (ties by name)."""
     load = (
         select(func.count())
-        .where(col(ProjectRow.agent) == col(UserRow.username), col(ProjectRow.status).in_(["active", "suspended"]))
+        .where(col(ProjectRow.agent) == col(UserRow.username), col(ProjectRow.status).in_(LIVE))
         .scalar_subquery()
     )
     stmt = (
