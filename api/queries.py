@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, case, func, or_
 from sqlmodel import col, select
@@ -174,15 +174,21 @@ async def inbox(db: AsyncSession, actor: Actor) -> list[TaskOut]:
     if actor.role == "owner":
         answered = mine & (col(RectificationRow.status) == "answered")
         rects = await _with_project_name(db, RectificationRow, answered)
-        tasks += [_rect_task(r, name, "judge the department's answer") for r, name in rects]
+        tasks += [
+            _item_task("rectification", r, name, r.status, _rect_todo(r, "judge the department's answer"))
+            for r, name in rects
+        ]
     if actor.role == "reviewer":
         waiting = (col(StepRow.department) == actor.department) & col(StepRow.status).in_(DEPARTMENT_HOLDS) & live
         tasks += [_step_task(s, name) for s, name in await _with_project_name(db, StepRow, waiting)]
         open_rects = (col(RectificationRow.department) == actor.department) & (col(RectificationRow.status) == "open")
         rects = await _with_project_name(db, RectificationRow, open_rects)
-        tasks += [_rect_task(r, name, "answer a bad rating") for r, name in rects]
+        tasks += [
+            _item_task("rectification", r, name, r.status, _rect_todo(r, "answer a bad rating")) for r, name in rects
+        ]
     held = (col(ProblemRow.status) == "open") & held_by(actor) & mine
-    tasks += [_problem_task(p, name) for p, name in await _with_project_name(db, ProblemRow, held)]
+    problems = await _with_project_name(db, ProblemRow, held)
+    tasks += [_item_task("problem", p, name, f"level {p.level}", p.summary) for p, name in problems]
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(tasks, key=lambda t: (t.deadline or far, t.project_code, t.step or ""))
 
@@ -206,29 +212,26 @@ def _step_task(step: StepRow, project_name: str) -> TaskOut:
     )
 
 
-def _rect_task(rect: RectificationRow, project_name: str, what: str) -> TaskOut:
-    return TaskOut(
-        kind="rectification",
-        project_code=rect.code,
-        project_name=project_name,
-        step=rect.step,
-        id=rect.id,
-        status=rect.status,
-        deadline=rect.due_at,
-        summary=f"rating {rect.score} on {rect.step}: {what}",
-    )
+def _rect_todo(rect: RectificationRow, what: str) -> str:
+    return f"rating {rect.score} on {rect.step}: {what}"
 
 
-def _problem_task(problem: ProblemRow, project_name: str) -> TaskOut:
+def _item_task(
+    kind: Literal["rectification", "problem"],
+    item: RectificationRow | ProblemRow,
+    project_name: str,
+    status: str,
+    summary: str,
+) -> TaskOut:
     return TaskOut(
-        kind="problem",
-        project_code=problem.code,
+        kind=kind,
+        project_code=item.code,
         project_name=project_name,
-        step=problem.step,
-        id=problem.id,
-        status=f"level {problem.level}",
-        deadline=problem.due_at,
-        summary=problem.summary,
+        step=item.step,
+        id=item.id,
+        status=status,
+        deadline=item.due_at,
+        summary=summary,
     )
 
 

@@ -16,14 +16,7 @@ from sqlalchemy.engine import make_url
 
 from bench.procstat import find_postmaster
 from launch.databases import create_database, drop_database, migrate
-from launch.processes import (
-    ChildProcess,
-    TemporalDevServer,
-    free_port,
-    service_env,
-    start_api,
-    start_worker,
-)
+from launch.processes import ChildProcess, TemporalDevServer, free_port, service_env, start_api, start_worker
 from models.seed import seed
 from settings import Settings
 

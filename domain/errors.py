@@ -21,3 +21,9 @@ def forbidden(code: str, detail: str) -> ActionRefused:
 def conflict(code: str, detail: str) -> ActionRefused:
     """A refusal because of the project's current state (409)."""
     return ActionRefused(code, detail, status=409)
+
+
+def require_text(text: str, code: str, detail: str) -> None:
+    """409 unless `text` says something: a reason, a resolution or an answer is never blank."""
+    if not text.strip():
+        raise conflict(code, detail)

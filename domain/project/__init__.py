@@ -23,6 +23,8 @@ from domain.project.views import ActionResult, StepView, step_view
 
 # Past this many history events the project workflow continues as new, carrying its state.
 HISTORY_LIMIT = 8000
+# What a new project takes from its creation request as it is.
+COPIED_ON_CREATION = {"code", "name", "owner_org", "agent", "region_code", "investment_wan", "key_project"}
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -63,14 +65,8 @@ class Project(ProjectState):
         for step in steps:
             step.clock.counting = counting
         project = cls(
-            code=inp.code,
-            name=inp.name,
+            **inp.model_dump(include=COPIED_ON_CREATION),
             category=inp.category.key,
-            owner_org=inp.owner_org,
-            agent=inp.agent,
-            region_code=inp.region_code,
-            investment_wan=inp.investment_wan,
-            key_project=inp.key_project,
             created_at=now,
             created_by=inp.actor.username,
             steps=steps,

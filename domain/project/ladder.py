@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from domain.access import LADDER, SYSTEM, Actor, holds_level, require_involved
-from domain.errors import conflict, forbidden
+from domain.errors import conflict, forbidden, require_text
 from domain.project.action import Action
 from domain.project.state import Problem, ProblemOrigin, ProjectState, Step
 
@@ -104,8 +104,7 @@ class OpenProblem(Action):
         require_involved(self.actor, project)
         if self.step is not None:
             project.step(self.step)
-        if not self.summary.strip():
-            raise conflict("summary_required", "say what the problem is")
+        require_text(self.summary, "summary_required", "say what the problem is")
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
         self.check(project)
@@ -124,8 +123,7 @@ class RaiseProblem(Action):
         problem = _open_held(project, self.problem_id, self.actor)
         if problem.level >= TOP_LEVEL:
             raise conflict("top_level", "level 4 is the top of the ladder")
-        if not self.reason.strip():
-            raise conflict("reason_required", "say why the problem goes up")
+        require_text(self.reason, "reason_required", "say why the problem goes up")
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
         self.check(project)
@@ -142,8 +140,7 @@ class ResolveProblem(Action):
 
     def check(self, project: ProjectState) -> None:
         _open_held(project, self.problem_id, self.actor)
-        if not self.resolution.strip():
-            raise conflict("resolution_required", "a resolution must be written")
+        require_text(self.resolution, "resolution_required", "a resolution must be written")
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
         self.check(project)

@@ -9,7 +9,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from domain.access import SYSTEM, Actor, require_owner, require_reviewer
-from domain.errors import conflict
+from domain.errors import conflict, require_text
 from domain.project.action import Action
 from domain.project.ladder import open_problem
 from domain.project.state import ProjectState, Rectification
@@ -73,8 +73,7 @@ class AnswerRectification(Action):
         require_reviewer(self.actor, project.step(rect.step))
         if rect.status != "open":
             raise conflict("rectification_not_open", f"rectification {rect.id} is {rect.status}")
-        if not self.answer.strip():
-            raise conflict("answer_required", "say what the department changed")
+        require_text(self.answer, "answer_required", "say what the department changed")
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
         self.check(project)

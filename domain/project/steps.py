@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from domain.access import SYSTEM, require_applicant, require_reviewer
-from domain.errors import conflict
+from domain.errors import conflict, require_text
 from domain.project.action import Action
 from domain.project.chain import require_not_ended, require_not_suspended_except, resume_if_clear, suspend
 from domain.project.ladder import open_problem
@@ -101,8 +101,8 @@ class Decide(Action):
             raise conflict(
                 "inspection_outcome", "an inspection passes (approve) or goes back for rectification (return)"
             )
-        if self.outcome in ("return", "reject") and not self.comment.strip():
-            raise conflict("comment_required", f"a {self.outcome} needs a comment saying why")
+        if self.outcome in ("return", "reject"):
+            require_text(self.comment, "comment_required", f"a {self.outcome} needs a comment saying why")
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
         self.check(project)
@@ -141,8 +141,8 @@ class Verify(Action):
         require_reviewer(self.actor, step)
         if step.status != "granted":
             raise conflict("not_granted", f"step {step.key} is {step.status}: only a granted commitment is verified")
-        if self.outcome == "fail" and not self.comment.strip():
-            raise conflict("comment_required", "a failed verification needs a comment saying why")
+        if self.outcome == "fail":
+            require_text(self.comment, "comment_required", "a failed verification needs a comment saying why")
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
         self.check(project)

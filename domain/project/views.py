@@ -31,26 +31,20 @@ class StepView(BaseModel):
     rating: int | None
 
 
+# The step's own fields the view shows unchanged.
+SHOWN_AS_IS = {"key", "name", "department", "mode", "status", "limit_working_days", "colour", "attempt", "commitment"}
+SHOWN_AS_IS |= {"phase", "section", "rating"}
+
+
 def step_view(step: Step, used_days: float) -> StepView:
     """The step's view, with `used_days` working days of its limit used (the caller counts them up to now)."""
     return StepView(
-        key=step.key,
-        name=step.name,
+        **step.model_dump(include=SHOWN_AS_IS),
         stage=step.stage.value,
-        department=step.department,
-        mode=step.mode,
-        status=step.status,
-        limit_working_days=step.limit_working_days,
         deadline=step.clock.deadline,
         used_fraction=round(used_days / step.limit_working_days, 4),
-        colour=step.colour,
-        attempt=step.attempt,
-        commitment=step.commitment,
-        phase=step.phase,
-        section=step.section,
         verification_deadline=step.verification.deadline if step.verification else None,
         provisional=step.clock.provisional or bool(step.verification and step.verification.provisional),
-        rating=step.rating,
     )
 
 
