@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pytest
 
+from domain.catalog import CategorySpec, StepSpec
 from domain.clock import ClockTiming, Span, fingerprint
 from domain.project import OpenProblem, Project, RaiseProblem, Rate, ResolveProblem, Withdraw
 from tests.domain.support import (
@@ -19,6 +20,7 @@ from tests.domain.support import (
     OFFICE,
     OWNER,
     T0,
+    actions,
     at,
     chief,
     completed,
@@ -34,6 +36,7 @@ from tests.domain.support import (
     statuses,
     submit,
     time_clocks,
+    verify,
     wake,
     withdrawn,
 )
@@ -126,6 +129,44 @@ def test_a_deemed_approval_moves_the_chain_on() -> None:
     wake(project, at(2))
     assert statuses(project, ["filing", "roof_safety"]) == {"filing": "approved", "roof_safety": "awaiting_submission"}
     assert project.step("roof_safety").opened_at == at(2)
+
+
+# A commitment step whose review is deemed approved at its deadline: no shipped category has
+# one, but the office may define it (the catalog allows every overdue policy on every mode).
+QUICK_PERMIT = CategorySpec(
+    key="quick_permit",
+    name="Quick permit",
+    description="A filing on a written commitment, deemed approved when the department is late.",
+    project_type="03",
+    steps=(
+        StepSpec(
+            key="filing",
+            name="Filing",
+            stage="initiation",
+            department="drc",
+            mode="commitment",
+            limit_working_days=2,
+            verify_working_days=5,
+            overdue="deemed_approval",
+        ),
+        StepSpec(key="permit", name="Permit", stage="engineering", department="nrp", limit_working_days=3),
+    ),
+)
+
+
+def test_a_deemed_approval_of_a_re_application_resolves_the_revocation() -> None:
+    project = new_project(QUICK_PERMIT)
+    submit(project, "filing", T0, commitment=True)
+    verify(project, "filing", at(1), "fail", "a false statement")
+    submit(project, "filing", at(2))  # the standard re-application, due at T0 + 4
+    time_clocks(project, at(2))
+    since = mark(project)
+    wake(project, at(4))
+    step = project.step("filing")
+    assert (step.status, step.revocation_open, project.status) == ("approved", False, "active")
+    assert actions(project, since)[:2] == ["deemed_approved", "resumed"]
+    submit(project, "permit", at(5))  # the chain moves again
+    assert project.step("permit").status == "in_review"
 
 
 @pytest.mark.parametrize(
