@@ -8,6 +8,7 @@ from datetime import datetime
 
 from domain.access import SYSTEM
 from domain.clock import ClockQuery, ClockTiming, WorkClock, fingerprint
+from domain.project.chain import resume_if_clear
 from domain.project.ladder import open_problem, tick_problems
 from domain.project.ratings import tick_rectifications
 from domain.project.state import ProjectState, Step
@@ -50,6 +51,9 @@ def _overdue(project: ProjectState, step: Step, now: datetime) -> None:
         step.status = "approved"
         step.ended_at = now
         project.record(now, SYSTEM, "deemed_approved", step.key, {"responsible_department": step.department})
+        if step.revocation_open:  # as an approval by the department: the re-application resolves it
+            step.revocation_open = False
+            resume_if_clear(project, now)
         return
     project.record(now, SYSTEM, "overdue", step.key, {"department": step.department})
     summary = f"{step.name} is over its {step.limit_working_days}-working-day limit ({step.department})"

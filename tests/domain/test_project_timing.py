@@ -2,53 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from domain.access import Actor
-from domain.catalog import default_catalog
-from domain.clock import ClockTiming, fingerprint
-from domain.project import CreateProject, Project, Submit, Verify
-
-T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-OWNER = Actor(username="owner-a", role="owner", organisation="91310115MA1K4ABC05")
-
-
-def new_project() -> Project:
-    general = default_catalog().get("general")
-    assert general is not None
-    return Project.create(
-        CreateProject(
-            code="2026-310115-01-01-000014",
-            name="p",
-            category=general,
-            owner_org=OWNER.organisation or "",
-            agent="agent-1",
-            region_code="310115",
-            investment_wan=1,
-            actor=OWNER,
-        ),
-        T0,
-    )
-
-
-def time_clocks(project: Project, now: datetime, day: timedelta = timedelta(hours=1)) -> None:
-    """Stand in for the publish activity with a compressed clock: one working day = `day`."""
-    timings = []
-    for query in project.stale_clocks():
-        open_span = query.spans[-1] if query.spans and query.spans[-1].end is None else None
-        deadline = open_span.start + day * query.limit_days if open_span else None
-        warn = open_span.start + day * query.limit_days * 0.8 if open_span else None
-        timings.append(
-            ClockTiming(
-                ref=query.ref,
-                fingerprint=fingerprint(query.spans),
-                used_days=0,
-                deadline=deadline,
-                warn_at=warn,
-                provisional=False,
-            )
-        )
-    project.apply_timings(timings, now)
+from domain.project import Submit, Verify
+from tests.domain.support import OWNER, T0, new_project, time_clocks
 
 
 def test_a_warning_once_shown_no_longer_wakes_the_project() -> None:
