@@ -83,7 +83,9 @@ class Project(ProjectState):
         action.check(self)
 
     def act(self, action: Action, now: datetime) -> str | None:
-        """Apply an allowed action and what follows from it; the id of anything it created."""
+        """Check the action again (a validator ran before, but state may have moved since), apply it
+        and what follows from it; the id of anything it created."""
+        action.check(self)
         created = action.apply(self, now)
         self.after_change(now)
         return created

@@ -2,8 +2,9 @@
 
 Each action is one input model (what the API sends, what the workflow's update takes) with its
 own rule: `check` refuses what the rules forbid, without changing anything (the workflow's update
-validator runs it, so a refusal never reaches history); `apply` checks again and changes the
-state. `gate` names the roles that may attempt it at all (domain/access.py).
+validator runs it, so a refusal never reaches history); `apply` changes the state, and runs only
+after `check` passed (`Project.act` checks again first). `gate` names the roles that may attempt
+it at all (domain/access.py).
 """
 
 from __future__ import annotations
@@ -28,5 +29,5 @@ class Action(BaseModel):
         raise NotImplementedError
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
-        """Change the state; return the id of anything created (a problem, a rectification)."""
+        """Change the state, once `check` passed; the id of anything created (a problem, a rectification)."""
         raise NotImplementedError

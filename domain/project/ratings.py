@@ -39,7 +39,6 @@ class Rate(Action):
             raise conflict("rating_window_closed", "the rating window for this project has closed")
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
-        self.check(project)
         step = project.step(self.step)
         step.rating = self.score
         project.record(now, self.actor, "rated", step.key, {"score": self.score, "comment": self.comment})
@@ -76,7 +75,6 @@ class AnswerRectification(Action):
         require_text(self.answer, "answer_required", "say what the department changed")
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
-        self.check(project)
         rect = project.rectification(self.rectification_id)
         rect.status = "answered"
         rect.answer = self.answer
@@ -100,7 +98,6 @@ class JudgeRectification(Action):
             raise conflict("rectification_not_answered", f"rectification {rect.id} is {rect.status}")
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
-        self.check(project)
         rect = project.rectification(self.rectification_id)
         if self.accept:
             rect.status = "accepted"
