@@ -9,8 +9,9 @@ it at all (domain/access.py).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -21,8 +22,14 @@ from domain.project.state import ProjectState
 class Action(BaseModel):
     """An input of the project workflow that changes the project."""
 
+    # The access gate of the action: its name in snake case (Decide: "decide", OpenProblem: "open_problem").
     gate: ClassVar[str]
     actor: Actor
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.gate = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
     def check(self, project: ProjectState) -> None:
         """Raise ActionRefused if the rules forbid this action now."""

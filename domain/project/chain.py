@@ -4,7 +4,7 @@ the project suspended, resumed, completed or withdrawn."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -170,7 +170,6 @@ def require_not_suspended_except(project: ProjectState, step: Step) -> None:
 class Withdraw(Action):
     """The owner or its agent ends the project; open steps are cancelled and their problems closed."""
 
-    gate: ClassVar[str] = "withdraw"
     reason: str = ""
 
     def check(self, project: ProjectState) -> None:

@@ -4,7 +4,6 @@ raised early by a holder, resolved in writing."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
 from domain.access import LADDER, SYSTEM, Actor, holds_level, require_involved
 from domain.errors import conflict, forbidden, require_text
@@ -94,7 +93,6 @@ def _open_held(project: ProjectState, problem_id: str, actor: Actor) -> Problem:
 class OpenProblem(Action):
     """The owner, the agent or an involved reviewer raises a problem: level 1, or 2 for a key project."""
 
-    gate: ClassVar[str] = "open_problem"
     summary: str
     step: str | None = None
 
@@ -114,7 +112,6 @@ class OpenProblem(Action):
 class RaiseProblem(Action):
     """The current holder (or anyone above) moves a problem up one level before its limit."""
 
-    gate: ClassVar[str] = "raise_problem"
     problem_id: str
     reason: str
 
@@ -132,7 +129,6 @@ class RaiseProblem(Action):
 class ResolveProblem(Action):
     """The current holder (or anyone above) resolves a problem with a written resolution."""
 
-    gate: ClassVar[str] = "resolve_problem"
     problem_id: str
     resolution: str
 

@@ -4,7 +4,6 @@ department, which answers; the owner accepts the answer or it becomes a level-2 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
 from pydantic import Field
 
@@ -23,7 +22,6 @@ RECTIFICATION_DAYS = 5
 class Rate(Action):
     """The owner rates an ended step once, 1 to 5."""
 
-    gate: ClassVar[str] = "rate"
     step: str
     score: int = Field(ge=1, le=5)
     comment: str = ""
@@ -63,7 +61,6 @@ class Rate(Action):
 class AnswerRectification(Action):
     """The department's reviewer says what it changed; the owner judges the answer next."""
 
-    gate: ClassVar[str] = "answer_rectification"
     rectification_id: str
     answer: str
 
@@ -86,7 +83,6 @@ class AnswerRectification(Action):
 class JudgeRectification(Action):
     """The owner accepts the department's answer, or turns the rectification into a level-2 problem."""
 
-    gate: ClassVar[str] = "judge_rectification"
     rectification_id: str
     accept: bool
     comment: str = ""

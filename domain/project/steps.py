@@ -4,7 +4,7 @@ the department's decision, and the verification of a granted commitment."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -20,7 +20,6 @@ from domain.status import OWNER_HOLDS
 class Submit(Action):
     """First submission, resubmission after a return, or a new attempt after a rejection or revocation."""
 
-    gate: ClassVar[str] = "submit"
     step: str
     commitment: bool = False
     note: str = ""
@@ -84,7 +83,6 @@ def _grant_commitment(project: ProjectState, step: Step, submit: Submit, now: da
 class Decide(Action):
     """A reviewer of the step's department approves, returns for correction (clock pauses) or rejects."""
 
-    gate: ClassVar[str] = "decide"
     step: str
     outcome: Literal["approve", "return", "reject"]
     comment: str = ""
@@ -128,7 +126,6 @@ class Verify(Action):
     """A reviewer verifies a granted commitment: pass keeps the permit; fail revokes it, suspends
     the project and raises a level-2 problem."""
 
-    gate: ClassVar[str] = "verify"
     step: str
     outcome: Literal["pass", "fail"]
     comment: str = ""
