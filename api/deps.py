@@ -56,16 +56,25 @@ async def session(svc: ServicesDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(session)]
 
 
+async def user_for_token(db: AsyncSession, settings: Settings, token: str) -> UserRow | None:
+    """The active user a token names, if it is signed, unexpired and issued after the user's cut-off
+    (a password reset or a deactivation): the one check behind bearer tokens and page sessions."""
+    claims = read_claims(token, settings.secret_key)
+    user = await db.get(UserRow, claims[0]) if claims else None
+    if user is None or claims is None or not user.active:
+        return None
+    if user.tokens_valid_after is not None and claims[1] < user.tokens_valid_after:
+        return None
+    return user
+
+
 async def current_user(svc: ServicesDep, db: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> UserRow:
     """The caller named by a valid bearer token (401 otherwise)."""
     if not token:
         raise ApiError(401, "not_authenticated", "a bearer token is required")
-    claims = read_claims(token, svc.settings.secret_key)
-    user = await db.get(UserRow, claims[0]) if claims else None
-    if user is None or not user.active or claims is None:
-        raise ApiError(401, "invalid_token", "the token is invalid or expired")
-    if user.tokens_valid_after is not None and claims[1] < user.tokens_valid_after:
-        raise ApiError(401, "invalid_token", "the token was issued before a password reset or deactivation")
+    user = await user_for_token(db, svc.settings, token)
+    if user is None:
+        raise ApiError(401, "invalid_token", "the token is invalid, expired, or issued before a password reset")
     return user
 
 

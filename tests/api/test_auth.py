@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import update
 from sqlmodel import col
 
-from api.routes.auth import LOCK_MINUTES, MAX_FAILURES
+from api.login import LOCK_MINUTES, MAX_FAILURES
 from models.db import make_engine, session_factory
 from models.tables import UserRow
 from settings import DEFAULT_SECRET, Settings
