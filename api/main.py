@@ -15,6 +15,7 @@ from logs import configure_logging
 from models.calendar_store import CalendarSource
 from models.db import make_engine, session_factory
 from settings import Settings, get_settings
+from web.app import install_pages
 from workflows.search import connect
 
 
@@ -41,11 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="Approval orchestration for district government-affairs offices (项目审批代办).",
         lifespan=lifespan,
+        docs_url=None,  # served by the pages with Swagger UI's own files (web/app.py): no CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
     for module in (auth, projects, steps, problems, office, admin):
         app.include_router(module.router)
+    install_pages(app)
     return app
 
 

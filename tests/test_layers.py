@@ -18,6 +18,7 @@ LAYERS = {
     "activities": 3,
     "workflows": 4,
     "api": 5,
+    "web": 5,
     "worker": 6,
     "launch": 7,
     "run": 8,

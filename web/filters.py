@@ -1,0 +1,73 @@
+"""What templates need beyond Jinja2: names in the caller's language, lights with their words, dates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from domain.bilingual import split_bilingual
+from domain.catalog import DEPARTMENTS
+from web import labels
+
+
+@pass_context
+def local_name(context: Context, text: str) -> str:
+    """A '中文 English' name in the caller's language."""
+    return split_bilingual(text).in_language(context["lang"].tag)
+
+
+@pass_context
+def department(context: Context, code: str) -> str:
+    """A department's name in the caller's language."""
+    return split_bilingual(DEPARTMENTS.get(code, code)).in_language(context["lang"].tag)
+
+
+@pass_context
+def label(context: Context, key: Any, table: dict[Any, str]) -> str:
+    """A status, colour, role or stage in the caller's language."""
+    return str(context["_"](table[key])) if key in table else str(key)
+
+
+@pass_context
+def day(context: Context, value: Any) -> str:
+    return str(context["lang"].date(value)) if value else ""
+
+
+@pass_context
+def moment(context: Context, value: Any) -> str:
+    return str(context["lang"].datetime(value, context["tz"])) if value else ""
+
+
+def days_left(step: Any) -> int:
+    """Whole working days left of a step's limit (negative: overdue by that many)."""
+    used = float(step.used_fraction) * step.limit_working_days
+    return round(step.limit_working_days - used)
+
+
+@pass_context
+def step_light(context: Context, step: Any) -> str:
+    """A step's light in words, never by colour alone: 红灯 · 超期 2 个工作日."""
+    _, ngettext = context["_"], context["ngettext"]
+    colour = _(labels.COLOUR[step.colour])
+    left = days_left(step)
+    if step.colour == "red":
+        if left >= 0:
+            return colour + " · " + _(PAST_DEADLINE)
+        return f"{colour} · " + ngettext("%(n)d working day overdue", "%(n)d working days overdue", -left) % {"n": -left}
+    return f"{colour} · " + ngettext("%(n)d working day left", "%(n)d working days left", left) % {"n": left}
+
+
+PAST_DEADLINE = labels.N_("past its deadline")
+
+FILTERS = {
+    "local_name": local_name,
+    "department": department,
+    "label": label,
+    "day": day,
+    "moment": moment,
+    "step_light": step_light,
+}
+GLOBALS = {name: getattr(labels, name) for name in dir(labels) if name.isupper()}
+GLOBALS["days_left"] = days_left

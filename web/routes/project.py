@@ -1,0 +1,190 @@
+"""The project page (/p/{code}), which the project's QR code opens, and every action taken from it.
+
+The page shows the chain, the lights in words, open problems and the audit timeline, and offers
+only the actions the project's rules accept from this caller now (web/actions.py). Every form
+posts to one route that sends the same action as the JSON API, through the same commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import TypeAdapter, ValidationError
+from sqlmodel import col, select
+
+from api import schemas
+from api.commands import CommandsDep
+from api.deps import ServicesDep, SessionDep, actor_of
+from api.errors import ApiError
+from api.queries import owner_revocation_open, project_events
+from domain.access import Actor
+from domain.catalog import STAGE_ORDER
+from domain.clock import used_days_at
+from domain.errors import ActionRefused
+from domain.project import (
+    Action,
+    AnswerRectification,
+    Decide,
+    JudgeRectification,
+    OpenProblem,
+    Project,
+    RaiseProblem,
+    Rate,
+    ResolveProblem,
+    StepView,
+    Submit,
+    Verify,
+    Withdraw,
+    step_view,
+)
+from models.tables import ProjectRow
+from web.actions import offer
+from web.labels import N_
+from web.pages import Caller, FormChecked, VisibleCode, acting_on, page, page_router, see_other
+from web.refusals import field_errors, refusal_message
+from workflows.project import ProjectWorkflow
+
+router = page_router()
+
+
+@dataclass(frozen=True)
+class PageAction:
+    """One form of the project page: the API body it is validated as, the action it becomes."""
+
+    body: Any
+    action: type[Action]
+    update: Callable[..., Any]
+    done: str  # what the banner says afterwards
+    target: str | None = None  # the action's field the form's `target` fills
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    def build(self, body: dict[str, Any], actor: Actor, target: str) -> Action:
+        named = {self.target: target} if self.target else {}
+        return self.action(actor=actor, **body, **named, **self.fixed)
+
+
+W = ProjectWorkflow
+PAGE_ACTIONS: dict[str, PageAction] = {
+    "submit": PageAction(schemas.SubmitBody, Submit, W.submit, N_("The application was submitted."), "step"),
+    "commit": PageAction(
+        schemas.SubmitBody,
+        Submit,
+        W.submit,
+        N_("The commitment was signed and the permit granted."),
+        "step",
+        {"commitment": True},
+    ),
+    "decide": PageAction(schemas.DecisionBody, Decide, W.decide, N_("The decision was recorded."), "step"),
+    "verify": PageAction(schemas.VerificationBody, Verify, W.verify, N_("The verification was recorded."), "step"),
+    "rate": PageAction(schemas.RatingBody, Rate, W.rate, N_("Thank you for rating."), "step"),
+    "withdraw": PageAction(schemas.WithdrawBody, Withdraw, W.withdraw, N_("The project was withdrawn.")),
+    "open_problem": PageAction(schemas.ProblemCreate, OpenProblem, W.open_problem, N_("The problem was raised.")),
+    "raise": PageAction(
+        schemas.ProblemRaise, RaiseProblem, W.raise_problem, N_("The problem went up one level."), "problem_id"
+    ),
+    "resolve": PageAction(
+        schemas.ProblemResolve, ResolveProblem, W.resolve_problem, N_("The problem was resolved."), "problem_id"
+    ),
+    "answer": PageAction(
+        schemas.RectificationAnswer,
+        AnswerRectification,
+        W.answer_rectification,
+        N_("The answer was sent to the owner."),
+        "rectification_id",
+    ),
+    "judge": PageAction(
+        schemas.RectificationJudgement,
+        JudgeRectification,
+        W.judge_rectification,
+        N_("Your judgement was recorded."),
+        "rectification_id",
+    ),
+}
+DONE = {name: action.done for name, action in PAGE_ACTIONS.items()}
+
+
+async def project_context(
+    request: Request, code: str, user: Any, svc: ServicesDep, db: SessionDep
+) -> dict[str, Any]:
+    """Everything the project page shows, from the read model."""
+    row = (await db.exec(select(ProjectRow).where(col(ProjectRow.code) == code))).one()
+    project = Project.model_validate(row.state)
+    calendar = await svc.calendar.calendar(db)
+    now = datetime.now(UTC)
+    views: dict[str, StepView] = {s.key: step_view(s, used_days_at(calendar, s.clock, now)) for s in project.steps}
+    events = await project_events(db, code)
+    reasons: dict[str, str] = {}
+    for event in events:  # the latest return or failed inspection of each step, with its reason
+        if event.action in ("returned", "inspection_failed") and event.step:
+            reasons[event.step] = str(event.detail.get("comment", ""))
+    actor = actor_of(user)
+    elsewhere = await owner_revocation_open(db, code)
+    stages = [
+        (stage.value, [s for s in project.steps if s.stage == stage])
+        for stage in STAGE_ORDER
+        if any(s.stage == stage for s in project.steps)
+    ]
+    return {
+        "title": project.name,
+        "project": project,
+        "stages": stages,
+        "views": views,
+        "events": list(reversed(events)),
+        "reasons": reasons,
+        "offer": offer(project, actor, elsewhere),
+        "now": now,
+    }
+
+
+@router.get("/p/{code}")
+async def project_page(
+    request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep, done: str | None = None
+) -> Response:
+    context = await project_context(request, code, user, svc, db)
+    flash = request.state.__dict__.get("flash") or (DONE.get(done) if done else None)
+    return page(request, "project.html", flash=flash, errors={}, **context)
+
+
+@router.get("/p/{code}/lights")
+async def project_lights(request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep) -> Response:
+    """The lights of the open page, swapped in place by htmx every few seconds."""
+    context = await project_context(request, code, user, svc, db)
+    return page(request, "project_lights.html", **context)
+
+
+@router.post("/p/{code}/act", dependencies=[FormChecked])
+async def act(request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep, send: CommandsDep) -> Response:
+    """One form of the project page: validated like the API's body, sent as the same action."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    kind, target = form.pop("action", ""), form.pop("target", "")
+    form.pop("csrf_token", None)
+    chosen = PAGE_ACTIONS.get(kind)
+    if chosen is None:
+        raise ApiError(422, "unknown_action", f"no such action {kind!r}")
+    fields = {k: v for k, v in form.items() if v != "" or k in ("comment", "note", "reason")}
+    try:
+        body = TypeAdapter(chosen.body).validate_python(fields)
+    except ValidationError as err:
+        return await _again(request, code, user, svc, db, 422, field_errors(request, err), kind, target)
+    acting = await acting_on(code, user, db, chosen.action.gate, form.get("idempotency_key"))
+    action = chosen.build(body.model_dump(), acting.actor, target)
+    try:
+        await send.act(acting, chosen.update, action)
+    except (ApiError, ActionRefused) as err:
+        return await _again(request, code, user, svc, db, err.status, {"": refusal_message(request, err.code)}, kind, target)
+    anchor = f"#{target}" if target else ""
+    return see_other(f"/p/{code}?done={kind}{anchor}")
+
+
+async def _again(
+    request: Request, code: str, user: Any, svc: ServicesDep, db: SessionDep, status: int, errors: dict[str, str], kind: str, target: str
+) -> Response:
+    """The page again, with what went wrong at the top and the form that failed open."""
+    context = await project_context(request, code, user, svc, db)
+    return page(request, "project.html", status, errors=errors, failed=(kind, target), **context)
+
