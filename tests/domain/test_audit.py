@@ -30,7 +30,7 @@ from tests.domain.support import (
     ORG,
     OWNER,
     at,
-    at_inspections,
+    inspecting,
     chief,
     fresh,
     granted,
@@ -145,7 +145,7 @@ CASES: list[Any] = [
         id="reject",
     ),
     pytest.param(
-        at_inspections,
+        inspecting,
         Decide(actor=NRP, step="planning_check", outcome="return", comment="setback"),
         [
             (

@@ -15,7 +15,7 @@ from tests.domain.support import (
     T0,
     actions,
     at,
-    at_inspections,
+    inspecting,
     decide,
     mark,
     new_project,
@@ -87,7 +87,7 @@ def test_once_the_survey_is_approved_every_inspection_opens_in_review_with_a_run
 
 
 def test_a_failed_inspection_goes_back_to_the_owner_and_returns_to_review_on_resubmission() -> None:
-    project = at_inspections()  # inspections in review since T0
+    project = inspecting()  # inspections in review since T0
     decide(project, "fire_inspection", at(1))
     decide(project, "planning_check", at(2), "return", "the setback is short")
     assert project.pending_events[-1].action == "inspection_failed"
@@ -107,7 +107,7 @@ def test_a_failed_inspection_goes_back_to_the_owner_and_returns_to_review_on_res
 
 @pytest.mark.parametrize("last", GENERAL_INSPECTIONS)
 def test_the_certificate_is_issued_only_when_the_last_inspection_passes(last: str) -> None:
-    project = at_inspections()
+    project = inspecting()
     for key in GENERAL_INSPECTIONS:
         if key != last:
             decide(project, key, at(1))
@@ -123,7 +123,7 @@ def test_the_certificate_is_issued_only_when_the_last_inspection_passes(last: st
 
 
 def test_a_failed_inspection_holds_the_certificate_until_it_passes() -> None:
-    project = at_inspections()
+    project = inspecting()
     decide(project, "cad_inspection", at(1), "return", "the shelter door is missing")
     for key in GENERAL_INSPECTIONS:
         if key != "cad_inspection":
@@ -135,7 +135,7 @@ def test_a_failed_inspection_holds_the_certificate_until_it_passes() -> None:
 
 
 def test_without_declared_sections_the_whole_project_is_one_section() -> None:
-    project = at_inspections()
+    project = inspecting()
     assert [(s.id, s.name, s.accepted_at) for s in project.sections] == [("", "whole project", None)]
 
 
