@@ -16,10 +16,9 @@ import pytest
 from domain.access import Actor
 from domain.calendar import CompressedClock
 from domain.catalog import CategorySpec, Stage, default_catalog
-from domain.clock import compute_timing
+from domain.clock import Counting, compute_timing
 from domain.errors import ActionRefused
-from domain.project import Action, CreateProject, Project, Withdraw
-from domain.project import ladder, ratings, steps
+from domain.project import Action, CreateProject, Project, Withdraw, ladder, ratings, steps
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 # The compressed clock: one working day lasts one hour, and working time flows without breaks.
@@ -43,9 +42,21 @@ LEADER = Actor(username="leader-1", role="leader")
 
 # The general category up to its construction stage, then up to its acceptance stage, in an order
 # in which each step is open.
-GENERAL_BEFORE_CONSTRUCTION = ("project_approval", "land_prereview", "land_use_permit", "design_review", "planning_permit")
+GENERAL_BEFORE_CONSTRUCTION = (
+    "project_approval",
+    "land_prereview",
+    "land_use_permit",
+    "design_review",
+    "planning_permit",
+)
 GENERAL_BEFORE_ACCEPTANCE = (*GENERAL_BEFORE_CONSTRUCTION, "construction_permit.1", "construction_permit.2")
-GENERAL_INSPECTIONS = ("planning_check", "fire_inspection", "cad_inspection", "archives_inspection", "quality_inspection")
+GENERAL_INSPECTIONS = (
+    "planning_check",
+    "fire_inspection",
+    "cad_inspection",
+    "archives_inspection",
+    "quality_inspection",
+)
 
 # A project at a known point, built afresh for each case of a table.
 Situation = Callable[[], Project]
@@ -81,6 +92,7 @@ def new_project(
     sections: Iterable[str] = (),
     key_project: bool = False,
     now: datetime = T0,
+    counting: Counting = "continuous",
 ) -> Project:
     spec = category(category_key) if isinstance(category_key, str) else category_key
     return Project.create(
@@ -98,6 +110,7 @@ def new_project(
             actor=OWNER,
         ),
         now,
+        counting,
     )
 
 
@@ -259,12 +272,20 @@ def completed() -> Project:
     return project
 
 
+def at_acceptance(sections: Iterable[str] = ()) -> Project:
+    """General project with everything before acceptance approved at T0: the survey of each section
+    awaits submission."""
+    project = new_project(sections=sections)
+    pass_steps(project, GENERAL_BEFORE_ACCEPTANCE, T0)
+    return project
+
+
 def inspecting(sections: Iterable[str] = ()) -> Project:
     """General project with everything before acceptance and the survey(s) approved at T0: every
     inspection in review since T0."""
-    project = new_project(sections=sections)
-    surveys = [f"survey.s{i}" for i, _ in enumerate(sections, 1)] or ["survey"]
-    pass_steps(project, [*GENERAL_BEFORE_ACCEPTANCE, *surveys], T0)
+    sections = list(sections)
+    project = at_acceptance(sections)
+    pass_steps(project, [f"survey.s{i}" for i, _ in enumerate(sections, 1)] or ["survey"], T0)
     return project
 
 
