@@ -228,6 +228,14 @@ def overdue() -> Project:
     return project
 
 
+def committed() -> Project:
+    """land_prereview granted on a written commitment at T0, nothing else submitted: its verification
+    window runs from T0."""
+    project = new_project()
+    submit(project, "land_prereview", T0, commitment=True)
+    return project
+
+
 def granted() -> Project:
     """land_prereview granted on a written commitment at T0; project_approval in review since T0."""
     project = reviewing()
