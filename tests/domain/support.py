@@ -297,15 +297,21 @@ def inspecting(sections: Iterable[str] = ()) -> Project:
     return project
 
 
-def problem_at(level: int) -> Project:
+def problem_at(level: int) -> Situation:
     """A problem on project_approval (stage initiation) opened by the owner at T0 and raised by its
     holders, at T0 too, to `level`."""
-    project = new_project()
-    project.act(ladder.OpenProblem(actor=OWNER, summary="the road permit is stuck", step="project_approval"), T0)
-    for holder in [AGENT, chief("initiation"), OFFICE][: level - 1]:
-        project.act(ladder.RaiseProblem(actor=holder, problem_id=P1, reason="no answer"), T0)
-    assert project.problems[0].level == level
-    return project
+
+    def situation() -> Project:
+        project = new_project()
+        summary = "the road permit is stuck"
+        project.act(ladder.OpenProblem(actor=OWNER, summary=summary, step="project_approval"), T0)
+        for holder in [AGENT, chief("initiation"), OFFICE][: level - 1]:
+            project.act(ladder.RaiseProblem(actor=holder, problem_id=P1, reason="no answer"), T0)
+        assert project.problems[0].level == level
+        return project
+
+    situation.__name__ = f"problem_at_level_{level}"
+    return situation
 
 
 def rated_badly() -> Project:

@@ -97,12 +97,6 @@ def test_acceptance_waits_for_every_phase_of_construction(done: list[str], expec
     assert support.statuses(project, expected) == expected
 
 
-def prereview_granted() -> Project:
-    project = support.fresh()
-    submit(project, "land_prereview", commitment=True)
-    return project
-
-
 @pytest.mark.parametrize(
     ("situation", "land_use_permit"),
     [
@@ -111,7 +105,7 @@ def prereview_granted() -> Project:
         pytest.param(partial(support.returned, "land_prereview"), "pending", id="prereview-returned"),
         pytest.param(support.approved, "pending", id="only-project-approval-approved"),
         pytest.param(partial(support.approved, "land_prereview"), "awaiting_submission", id="prereview-approved"),
-        pytest.param(prereview_granted, "awaiting_submission", id="prereview-granted"),
+        pytest.param(support.committed, "awaiting_submission", id="prereview-granted"),
     ],
 )
 def test_land_use_permit_opens_after_land_prereview(situation: Situation, land_use_permit: str) -> None:

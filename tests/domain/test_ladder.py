@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 
 import pytest
 
@@ -13,20 +12,15 @@ from domain.access import Actor
 from domain.clock import Span
 from domain.project import OpenProblem, Project, RaiseProblem, ResolveProblem
 from tests.domain import support
-from tests.domain.support import AGENT, LEADER, OFFICE, OWNER, P1, T0, Situation, assert_refused, at, time_clocks, wake
+from tests.domain.support import AGENT, LEADER, OFFICE, OWNER, P1, T0, Situation, assert_refused, at, problem_at, wake
 
 P9 = f"{support.CODE}-P9"
 INITIATION_CHIEF = support.chief("initiation")
 ENGINEERING_CHIEF = support.chief("engineering")
 
 
-def at_level(n: int) -> Situation:
-    """support.problem_at(n) as a situation of the tables: a problem on project_approval at level n."""
-    return partial(support.problem_at, n)
-
-
 def problem_resolved() -> Project:
-    project = support.problem_at(1)
+    project = problem_at(1)()
     project.act(ResolveProblem(actor=AGENT, problem_id=P1, resolution="the permit was issued"), at(0.5))
     return project
 
@@ -91,14 +85,14 @@ def test_a_problem_without_a_step_belongs_to_the_current_stage() -> None:
 # --- RaiseProblem and ResolveProblem: refusals ---------------------------------------------------
 
 NOT_HOLDERS = [
-    pytest.param(at_level(1), support.OTHER_AGENT, id="agent-of-another-project"),
-    pytest.param(at_level(1), OWNER, id="the-owner"),
-    pytest.param(at_level(1), support.DRC, id="a-reviewer"),
-    pytest.param(at_level(1), ENGINEERING_CHIEF, id="chief-of-another-stage-above-level-1"),
-    pytest.param(at_level(2), ENGINEERING_CHIEF, id="chief-of-another-stage"),
-    pytest.param(at_level(2), AGENT, id="agent-a-level-below"),
-    pytest.param(at_level(3), INITIATION_CHIEF, id="chief-a-level-below"),
-    pytest.param(at_level(4), OFFICE, id="office-a-level-below"),
+    pytest.param(problem_at(1), support.OTHER_AGENT, id="agent-of-another-project"),
+    pytest.param(problem_at(1), OWNER, id="the-owner"),
+    pytest.param(problem_at(1), support.DRC, id="a-reviewer"),
+    pytest.param(problem_at(1), ENGINEERING_CHIEF, id="chief-of-another-stage-above-level-1"),
+    pytest.param(problem_at(2), ENGINEERING_CHIEF, id="chief-of-another-stage"),
+    pytest.param(problem_at(2), AGENT, id="agent-a-level-below"),
+    pytest.param(problem_at(3), INITIATION_CHIEF, id="chief-a-level-below"),
+    pytest.param(problem_at(4), OFFICE, id="office-a-level-below"),
 ]
 
 
@@ -112,15 +106,15 @@ def test_raise_or_resolve_by_someone_not_holding_the_level_is_refused(
 
 # Every other refusal of a raise or a resolution is a conflict (409) with the problem's state.
 PROBLEM_REFUSALS = [
-    pytest.param(at_level(1), raising(AGENT, P9), "unknown_problem", id="raise-unknown-problem"),
+    pytest.param(problem_at(1), raising(AGENT, P9), "unknown_problem", id="raise-unknown-problem"),
     pytest.param(problem_resolved, raising(AGENT), "problem_resolved", id="raise-resolved"),
-    pytest.param(at_level(4), raising(LEADER), "top_level", id="raise-top-level"),
-    pytest.param(at_level(1), raising(AGENT, reason="  "), "reason_required", id="raise-blank-reason"),
-    pytest.param(at_level(1), resolving(AGENT, P9), "unknown_problem", id="resolve-unknown-problem"),
+    pytest.param(problem_at(4), raising(LEADER), "top_level", id="raise-top-level"),
+    pytest.param(problem_at(1), raising(AGENT, reason="  "), "reason_required", id="raise-blank-reason"),
+    pytest.param(problem_at(1), resolving(AGENT, P9), "unknown_problem", id="resolve-unknown-problem"),
     pytest.param(problem_resolved, resolving(OFFICE), "problem_resolved", id="resolve-resolved"),
-    pytest.param(at_level(1), resolving(AGENT, resolution=""), "resolution_required", id="resolve-empty-resolution"),
+    pytest.param(problem_at(1), resolving(AGENT, resolution=""), "resolution_required", id="resolve-empty-resolution"),
     pytest.param(
-        at_level(4), resolving(LEADER, resolution="\t "), "resolution_required", id="resolve-blank-resolution"
+        problem_at(4), resolving(LEADER, resolution="\t "), "resolution_required", id="resolve-blank-resolution"
     ),
 ]
 
@@ -131,13 +125,13 @@ def test_raise_or_resolve_is_refused(situation: Situation, action: RaiseProblem 
 
 
 HOLDERS = [
-    pytest.param(at_level(1), AGENT, id="level-1-its-agent"),
-    pytest.param(at_level(1), INITIATION_CHIEF, id="level-1-chief-of-its-stage"),
-    pytest.param(at_level(1), LEADER, id="level-1-a-leader"),
-    pytest.param(at_level(2), INITIATION_CHIEF, id="level-2-chief-of-its-stage"),
-    pytest.param(at_level(2), OFFICE, id="level-2-the-office"),
-    pytest.param(at_level(3), OFFICE, id="level-3-the-office"),
-    pytest.param(at_level(3), LEADER, id="level-3-a-leader"),
+    pytest.param(problem_at(1), AGENT, id="level-1-its-agent"),
+    pytest.param(problem_at(1), INITIATION_CHIEF, id="level-1-chief-of-its-stage"),
+    pytest.param(problem_at(1), LEADER, id="level-1-a-leader"),
+    pytest.param(problem_at(2), INITIATION_CHIEF, id="level-2-chief-of-its-stage"),
+    pytest.param(problem_at(2), OFFICE, id="level-2-the-office"),
+    pytest.param(problem_at(3), OFFICE, id="level-3-the-office"),
+    pytest.param(problem_at(3), LEADER, id="level-3-a-leader"),
 ]
 
 
@@ -149,14 +143,14 @@ def test_the_holder_or_anyone_above_may_raise_and_resolve(situation: Situation, 
 
 
 def test_a_leader_resolves_at_the_top() -> None:
-    support.problem_at(4).check(resolving(LEADER))
+    problem_at(4)().check(resolving(LEADER))
 
 
 # --- raising early and resolving ---------------------------------------------------------------
 
 
 def test_an_early_raise_starts_the_next_level_when_it_is_raised() -> None:
-    project = support.timed(support.problem_at(1))
+    project = support.timed(problem_at(1)())
     since = support.mark(project)
     project.act(RaiseProblem(actor=AGENT, problem_id=P1, reason="the district must decide"), at(0.5))
     problem = project.problems[0]
@@ -171,7 +165,7 @@ def test_an_early_raise_starts_the_next_level_when_it_is_raised() -> None:
 
 
 def test_a_resolved_problem_stops_climbing() -> None:
-    project = support.timed(support.problem_at(1))
+    project = support.timed(problem_at(1)())
     project.act(ResolveProblem(actor=AGENT, problem_id=P1, resolution="the permit was issued"), at(0.5))
     problem = project.problems[0]
     assert (problem.status, problem.resolution, problem.resolved_by, problem.resolved_at) == (
@@ -181,7 +175,7 @@ def test_a_resolved_problem_stops_climbing() -> None:
         at(0.5),
     )
     assert problem.clock.spans == [Span(start=T0, end=at(0.5))]
-    time_clocks(project, at(0.5))
+    support.time_clocks(project, at(0.5))
     wake(project, at(5))
     assert problem.level == 1
     assert project.next_wakeup() is None
@@ -202,7 +196,7 @@ CLIMB = [
 
 
 def test_the_ladder_climbs_at_each_limit_from_the_limit_and_reminds_at_the_top() -> None:
-    project = support.timed(support.problem_at(1))
+    project = support.timed(problem_at(1)())
     problem = project.problems[0]
     seen: list[tuple[datetime, int, int, datetime, datetime | None]] = []
     for wake_at, *_ in CLIMB:
@@ -212,7 +206,7 @@ def test_the_ladder_climbs_at_each_limit_from_the_limit_and_reminds_at_the_top()
 
 
 def test_each_climb_and_reminder_is_an_event_of_the_system() -> None:
-    project = support.timed(support.problem_at(1))
+    project = support.timed(problem_at(1)())
     since = support.mark(project)
     for wake_at in [at(1.5), at(3.25), at(6.1), at(8.5)]:
         wake(project, wake_at)
@@ -237,7 +231,7 @@ def open_manually(project: Project) -> None:
 
 def step_overdue(project: Project) -> None:
     support.submit(project, "project_approval", T0)
-    time_clocks(project, T0)
+    support.time_clocks(project, T0)
     wake(project, at(10))
 
 

@@ -223,7 +223,7 @@ def test_a_returned_step_keeps_the_colour_of_the_days_it_used(used: int, colour:
     ],
 )
 def test_an_open_problem_is_yellow_and_red_from_level_3(level: int, colour: str) -> None:
-    assert support.problem_at(level).colour == colour
+    assert support.problem_at(level)().colour == colour
 
 
 def test_an_open_revocation_is_red() -> None:
