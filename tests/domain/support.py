@@ -298,8 +298,8 @@ def inspecting(sections: Iterable[str] = ()) -> Project:
 
 
 def problem_at(level: int) -> Situation:
-    """A problem on project_approval (stage initiation) opened by the owner at T0 and raised by its
-    holders, at T0 too, to `level`."""
+    """The situation of a problem on project_approval (stage initiation) opened by the owner at T0 and
+    raised by its holders, at T0 too, to `level`."""
 
     def situation() -> Project:
         project = new_project()

@@ -14,7 +14,7 @@ from domain.catalog import CategorySpec, StepSpec
 from domain.clock import ClockTiming, Span, fingerprint
 from domain.project import OpenProblem, Project, ResolveProblem, Withdraw
 from tests.domain import support
-from tests.domain.support import MICRO, OWNER, P1, T0, Situation, at, decide, mark, submit, time_clocks, wake
+from tests.domain.support import MICRO, OWNER, P1, T0, Situation, at, decide, mark, submit, time_clocks, timed, wake
 
 P2 = f"{support.CODE}-P2"
 
@@ -24,7 +24,7 @@ def low_risk_in_review() -> Project:
     project = support.new_project("low_risk")
     submit(project, "filing", T0)
     submit(project, "combined_permit", T0)
-    return support.timed(project)
+    return timed(project)
 
 
 # --- overdue: the deadline instant, and the two policies ---------------------------------------
@@ -155,7 +155,7 @@ def test_a_deemed_approval_of_a_re_application_resolves_the_revocation() -> None
     ],
 )
 def test_an_overdue_verification_raises_a_problem_from_its_deadline(wake_at: datetime, raised: list[datetime]) -> None:
-    project = support.timed(support.committed())
+    project = timed(support.committed())
     project.tick(wake_at)
     assert [p.clock.spans[0].start for p in project.problems] == raised
     assert project.step("land_prereview").verification_overdue_handled is bool(raised)
@@ -180,7 +180,7 @@ def colours(project: Project) -> tuple[str, str]:
 def test_a_step_turns_yellow_at_warn_at_and_red_at_its_deadline(
     wake_at: datetime, step_colour: str, project_colour: str
 ) -> None:
-    project = support.timed(support.reviewing())
+    project = timed(support.reviewing())
     project.tick(wake_at)
     assert colours(project) == (step_colour, project_colour)
 
@@ -232,7 +232,7 @@ def test_an_open_revocation_is_red() -> None:
 
 
 def test_a_granted_verification_window_has_its_own_colour() -> None:
-    project = support.timed(support.granted())
+    project = timed(support.granted())
     project.tick(at(16))
     assert project.step("land_prereview").colour == "yellow"
 
@@ -246,7 +246,7 @@ def test_an_ended_project_is_green_once_no_problem_is_open() -> None:
 
 
 def test_an_ended_project_is_green_even_with_a_late_verification_window() -> None:
-    project = support.timed(support.granted())
+    project = timed(support.granted())
     project.act(Withdraw(actor=OWNER), at(17))  # the window paused with 17 of its 20 days used
     time_clocks(project, at(17))
     assert (project.step("land_prereview").colour, project.colour) == ("yellow", "green")
@@ -259,7 +259,7 @@ def test_a_completed_project_with_an_open_problem_keeps_its_colour() -> None:
 
 
 def test_each_change_of_the_projects_colour_is_an_event() -> None:
-    project = support.timed(support.reviewing())
+    project = timed(support.reviewing())
     since = mark(project)
     wake(project, at(8))
     wake(project, at(10))
@@ -272,11 +272,11 @@ def test_each_change_of_the_projects_colour_is_an_event() -> None:
 
 def timed_at(situation: Situation, now: datetime = T0) -> Situation:
     """The situation with its clocks timed at `now`."""
-    return lambda: support.timed(situation(), now)
+    return lambda: timed(situation(), now)
 
 
 def warning_seen() -> Project:
-    project = support.timed(support.reviewing())
+    project = timed(support.reviewing())
     project.tick(at(8))
     return project
 
@@ -290,13 +290,13 @@ def two_steps_in_review() -> Project:
 
 
 def a_problem_due_first() -> Project:
-    project = support.timed(support.reviewing())
+    project = timed(support.reviewing())
     project.act(OpenProblem(actor=OWNER, summary="stuck"), at(0.5))
-    return support.timed(project, at(0.5))
+    return timed(project, at(0.5))
 
 
 def overdue_handled() -> Project:
-    project = support.timed(support.reviewing())
+    project = timed(support.reviewing())
     wake(project, at(10.25))
     return project
 
