@@ -1,31 +1,37 @@
 """Shared helpers of the domain tests: actors, projects created at T0, a compressed clock standing in
-for the deadline activity, short drives through the chain, and the refusal assertion.
+for the deadline activity, short drives through the chain, the refusal assertion, and situations
+(projects at a known point) for the tables.
 
 Everything here is plumbing: expected values belong in the tests, written by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from domain.access import Actor
+from domain.calendar import CompressedClock
 from domain.catalog import CategorySpec, Stage, default_catalog
-from domain.clock import ClockTiming, fingerprint
+from domain.clock import Counting, compute_timing
 from domain.errors import ActionRefused
-from domain.project import Action, CreateProject, Decide, Project, Submit, Verify, Withdraw
+from domain.project import Action, CreateProject, Project, Withdraw, ladder, ratings, steps
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 # The compressed clock: one working day lasts one hour, and working time flows without breaks.
 DAY = timedelta(hours=1)
 MICRO = timedelta(microseconds=1)
+COMPRESSED = CompressedClock(workday_seconds=DAY.total_seconds())
 
 CODE = "2026-310115-01-01-000014"
 ORG = "91310115MA1K4ABC05"
 OTHER_ORG = "91310115MA1K4XYZ07"
+# The first problem and the first rectification of the project.
+P1 = f"{CODE}-P1"
+R1 = f"{CODE}-R1"
 
 OWNER = Actor(username="owner-a", role="owner", organisation=ORG)
 AGENT = Actor(username="agent-1", role="agent")
@@ -34,16 +40,16 @@ OTHER_AGENT = Actor(username="agent-2", role="agent")
 OFFICE = Actor(username="office-1", role="office")
 LEADER = Actor(username="leader-1", role="leader")
 
-# The general category up to its acceptance stage, in an order in which each step is open.
-GENERAL_BEFORE_ACCEPTANCE = (
+# The general category up to its construction stage, then up to its acceptance stage, in an order
+# in which each step is open.
+GENERAL_BEFORE_CONSTRUCTION = (
     "project_approval",
     "land_prereview",
     "land_use_permit",
     "design_review",
     "planning_permit",
-    "construction_permit.1",
-    "construction_permit.2",
 )
+GENERAL_BEFORE_ACCEPTANCE = (*GENERAL_BEFORE_CONSTRUCTION, "construction_permit.1", "construction_permit.2")
 GENERAL_INSPECTIONS = (
     "planning_check",
     "fire_inspection",
@@ -51,6 +57,9 @@ GENERAL_INSPECTIONS = (
     "archives_inspection",
     "quality_inspection",
 )
+
+# A project at a known point, built afresh for each case of a table.
+Situation = Callable[[], Project]
 
 
 def at(hours: float) -> datetime:
@@ -66,6 +75,10 @@ def chief(stage: str) -> Actor:
     return Actor(username=f"chief-{stage}", role="section_chief", stage=Stage(stage))
 
 
+DRC = reviewer("drc")
+NRP = reviewer("nrp")
+
+
 def category(key: str) -> CategorySpec:
     found = default_catalog().get(key)
     assert found is not None, key
@@ -79,6 +92,7 @@ def new_project(
     sections: Iterable[str] = (),
     key_project: bool = False,
     now: datetime = T0,
+    counting: Counting = "continuous",
 ) -> Project:
     spec = category(category_key) if isinstance(category_key, str) else category_key
     return Project.create(
@@ -96,32 +110,20 @@ def new_project(
             actor=OWNER,
         ),
         now,
+        counting,
     )
 
 
-def time_clocks(project: Project, now: datetime, day: timedelta = DAY, reason: str | None = None) -> None:
-    """Stand in for the deadline activity with the compressed clock (continuous counting:
-    used days of the closed spans; the deadline at the limit, the warning at 80 % of it)."""
-    timings = []
-    for query in project.stale_clocks():
-        closed = [s for s in query.spans if s.end is not None]
-        used = sum((s.end - s.start for s in closed if s.end is not None), timedelta()) / day
-        open_span = query.spans[-1] if query.spans and query.spans[-1].end is None else None
-        deadline = warn = None
-        if open_span is not None:
-            deadline = open_span.start + day * max(query.limit_days - used, 0.0)
-            warn = open_span.start + day * max(0.8 * query.limit_days - used, 0.0)
-        timings.append(
-            ClockTiming(
-                ref=query.ref,
-                fingerprint=fingerprint(query.spans),
-                used_days=used,
-                deadline=deadline,
-                warn_at=warn,
-                provisional=False,
-            )
-        )
-    project.apply_timings(timings, now, reason)
+def time_clocks(project: Project, now: datetime) -> None:
+    """Stand in for the deadline activity: the domain's own timing over the compressed clock
+    (continuous counting: the deadline at the limit, the warning at 80 % of it)."""
+    project.apply_timings([compute_timing(COMPRESSED, query) for query in project.stale_clocks()], now)
+
+
+def timed(project: Project, now: datetime = T0) -> Project:
+    """The project with its clocks timed at `now`."""
+    time_clocks(project, now)
+    return project
 
 
 def wake(project: Project, now: datetime) -> None:
@@ -131,17 +133,17 @@ def wake(project: Project, now: datetime) -> None:
 
 
 def submit(project: Project, key: str, now: datetime = T0, actor: Actor = OWNER, **fields: Any) -> None:
-    project.act(Submit(step=key, actor=actor, **fields), now)
+    project.act(steps.Submit(step=key, actor=actor, **fields), now)
 
 
 def decide(project: Project, key: str, now: datetime = T0, outcome: str = "approve", comment: str = "") -> None:
     actor = reviewer(project.step(key).department)
-    project.act(Decide(step=key, actor=actor, outcome=outcome, comment=comment), now)
+    project.act(steps.Decide(step=key, actor=actor, outcome=outcome, comment=comment), now)
 
 
 def verify(project: Project, key: str, now: datetime = T0, outcome: str = "pass", comment: str = "") -> None:
     actor = reviewer(project.step(key).department)
-    project.act(Verify(step=key, actor=actor, outcome=outcome, comment=comment), now)
+    project.act(steps.Verify(step=key, actor=actor, outcome=outcome, comment=comment), now)
 
 
 def pass_steps(project: Project, keys: Iterable[str], now: datetime = T0) -> None:
@@ -211,11 +213,40 @@ def rejected(key: str = "project_approval") -> Project:
     return project
 
 
+def approved(key: str = "project_approval") -> Project:
+    """The step submitted and approved at T0."""
+    project = new_project()
+    pass_steps(project, [key], T0)
+    return project
+
+
+def overdue() -> Project:
+    """project_approval in review since T0 and woken at its deadline, T0 + 10 days: overdue, with a
+    level-1 problem."""
+    project = timed(reviewing())
+    wake(project, at(10))
+    return project
+
+
+def committed() -> Project:
+    """land_prereview granted on a written commitment at T0, nothing else submitted: its verification
+    window runs from T0."""
+    project = new_project()
+    submit(project, "land_prereview", T0, commitment=True)
+    return project
+
+
 def granted() -> Project:
     """land_prereview granted on a written commitment at T0; project_approval in review since T0."""
-    project = new_project()
-    submit(project, "project_approval", T0)
+    project = reviewing()
     submit(project, "land_prereview", T0, commitment=True)
+    return project
+
+
+def verified() -> Project:
+    """The commitment of land_prereview passed verification at T0 + 1 day."""
+    project = granted()
+    verify(project, "land_prereview", at(1))
     return project
 
 
@@ -237,8 +268,7 @@ def reapplication_rejected() -> Project:
 
 def withdrawn() -> Project:
     """project_approval approved at T0, then the project withdrawn at T0 + 2 days."""
-    project = new_project()
-    pass_steps(project, ["project_approval"], T0)
+    project = approved()
     project.act(Withdraw(actor=OWNER, reason="financing fell through"), at(2))
     return project
 
@@ -250,9 +280,50 @@ def completed() -> Project:
     return project
 
 
-def at_inspections(sections: Iterable[str] = ()) -> Project:
-    """General project with everything before acceptance and the survey(s) approved at T0."""
+def at_acceptance(sections: Iterable[str] = ()) -> Project:
+    """General project with everything before acceptance approved at T0: the survey of each section
+    awaits submission."""
     project = new_project(sections=sections)
-    surveys = [f"survey.s{i}" for i, _ in enumerate(sections, 1)] or ["survey"]
-    pass_steps(project, [*GENERAL_BEFORE_ACCEPTANCE, *surveys], T0)
+    pass_steps(project, GENERAL_BEFORE_ACCEPTANCE, T0)
+    return project
+
+
+def inspecting(sections: Iterable[str] = ()) -> Project:
+    """General project with everything before acceptance and the survey(s) approved at T0: every
+    inspection in review since T0."""
+    sections = list(sections)
+    project = at_acceptance(sections)
+    pass_steps(project, [f"survey.s{i}" for i, _ in enumerate(sections, 1)] or ["survey"], T0)
+    return project
+
+
+def problem_at(level: int) -> Situation:
+    """The situation of a problem on project_approval (stage initiation) opened by the owner at T0 and
+    raised by its holders, at T0 too, to `level`."""
+
+    def situation() -> Project:
+        project = new_project()
+        summary = "the road permit is stuck"
+        project.act(ladder.OpenProblem(actor=OWNER, summary=summary, step="project_approval"), T0)
+        for holder in [AGENT, chief("initiation"), OFFICE][: level - 1]:
+            project.act(ladder.RaiseProblem(actor=holder, problem_id=P1, reason="no answer"), T0)
+        assert project.problems[0].level == level
+        return project
+
+    situation.__name__ = f"problem_at_level_{level}"
+    return situation
+
+
+def rated_badly() -> Project:
+    """project_approval approved at T0 and rated 1 at T0 + 1 day: rectification R1 is open."""
+    project = approved()
+    complaint = "three visits for one stamp"
+    project.act(ratings.Rate(actor=OWNER, step="project_approval", score=1, comment=complaint), at(1))
+    return project
+
+
+def answered() -> Project:
+    """Rectification R1 answered by the department at T0 + 2 days."""
+    project = rated_badly()
+    project.act(ratings.AnswerRectification(actor=DRC, rectification_id=R1, answer="one visit from now on"), at(2))
     return project

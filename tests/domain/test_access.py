@@ -7,30 +7,9 @@ import pytest
 from domain.access import GATES, ROLES, Actor, holds_level, may_see, require_role
 from domain.catalog import Stage
 from domain.errors import ActionRefused
-from domain.project import (
-    Action,
-    AnswerRectification,
-    Decide,
-    JudgeRectification,
-    OpenProblem,
-    RaiseProblem,
-    Rate,
-    ResolveProblem,
-    Submit,
-    Verify,
-    Withdraw,
-)
-from tests.domain.support import (
-    AGENT,
-    LEADER,
-    OFFICE,
-    OTHER_AGENT,
-    OTHER_OWNER,
-    OWNER,
-    chief,
-    fresh,
-    reviewer,
-)
+from domain.project import Action, chain, ladder, ratings, steps
+from tests.domain import support
+from tests.domain.support import AGENT, DRC, LEADER, OFFICE, OTHER_AGENT, OTHER_OWNER, OWNER, chief, reviewer
 
 # Who may attempt each action at all, as the matrix of docs/security.md ("Who may do what") says;
 # raising and resolving are open to every role at the gate, the problem's level then decides.
@@ -51,16 +30,16 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 ACTION_GATES: list[tuple[type[Action], str]] = [
-    (Withdraw, "withdraw"),
-    (Submit, "submit"),
-    (Decide, "decide"),
-    (Verify, "verify"),
-    (Rate, "rate"),
-    (OpenProblem, "open_problem"),
-    (AnswerRectification, "answer_rectification"),
-    (JudgeRectification, "judge_rectification"),
-    (RaiseProblem, "raise_problem"),
-    (ResolveProblem, "resolve_problem"),
+    (chain.Withdraw, "withdraw"),
+    (steps.Submit, "submit"),
+    (steps.Decide, "decide"),
+    (steps.Verify, "verify"),
+    (ratings.Rate, "rate"),
+    (ladder.OpenProblem, "open_problem"),
+    (ratings.AnswerRectification, "answer_rectification"),
+    (ratings.JudgeRectification, "judge_rectification"),
+    (ladder.RaiseProblem, "raise_problem"),
+    (ladder.ResolveProblem, "resolve_problem"),
 ]
 
 
@@ -97,7 +76,7 @@ def test_the_roles() -> None:
 
 def test_a_refused_role_is_told_who_may() -> None:
     with pytest.raises(ActionRefused) as refused:
-        require_role(reviewer("drc"), "withdraw")
+        require_role(DRC, "withdraw")
     assert refused.value.detail == "role reviewer may not do this (needs owner, agent)"
 
 
@@ -114,7 +93,7 @@ OWNER_WITHOUT_ORG = Actor(username="owner-c", role="owner")
         pytest.param(OWNER_WITHOUT_ORG, False, id="owner-without-org"),
         pytest.param(AGENT, True, id="its-agent"),
         pytest.param(OTHER_AGENT, False, id="another-agent"),
-        pytest.param(reviewer("drc"), True, id="reviewer-reached"),
+        pytest.param(DRC, True, id="reviewer-reached"),
         pytest.param(reviewer("fire"), False, id="reviewer-not-reached"),
         pytest.param(chief("acceptance"), True, id="any-section-chief"),
         pytest.param(OFFICE, True, id="office"),
@@ -122,7 +101,7 @@ OWNER_WITHOUT_ORG = Actor(username="owner-c", role="owner")
     ],
 )
 def test_who_sees_a_new_project(actor: Actor, sees: bool) -> None:
-    assert may_see(actor, fresh()) is sees
+    assert may_see(actor, support.fresh()) is sees
 
 
 # --- ladder levels -----------------------------------------------------------------------------
@@ -137,7 +116,7 @@ INIT = Stage.initiation
         pytest.param(OTHER_AGENT, 1, False, id="another-agent-level-1"),
         pytest.param(AGENT, 2, False, id="its-agent-level-2"),
         pytest.param(OWNER, 1, False, id="owner-level-1"),
-        pytest.param(reviewer("drc"), 1, False, id="reviewer-level-1"),
+        pytest.param(DRC, 1, False, id="reviewer-level-1"),
         pytest.param(chief("initiation"), 1, True, id="chief-of-stage-level-1"),
         pytest.param(chief("initiation"), 2, True, id="chief-of-stage-level-2"),
         pytest.param(chief("engineering"), 2, False, id="chief-of-other-stage-level-2"),
@@ -151,4 +130,4 @@ INIT = Stage.initiation
     ],
 )
 def test_who_holds_a_level_of_an_initiation_problem(actor: Actor, level: int, holds: bool) -> None:
-    assert holds_level(actor, fresh(), level, INIT) is holds
+    assert holds_level(actor, support.fresh(), level, INIT) is holds

@@ -3,43 +3,17 @@ completion."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 
 import pytest
 
 from domain.access import Actor
 from domain.clock import Span
-from domain.project import Action, CreateProject, Decide, OpenProblem, Project, Rate, Submit, Verify, Withdraw
-from tests.domain.support import (
-    AGENT,
-    ORG,
-    OTHER_AGENT,
-    OTHER_OWNER,
-    OWNER,
-    T0,
-    assert_refused,
-    at,
-    category,
-    completed,
-    decide,
-    events,
-    fresh,
-    granted,
-    mark,
-    new_project,
-    pass_steps,
-    reviewer,
-    reviewing,
-    revoked,
-    statuses,
-    submit,
-    time_clocks,
-    verify,
-    wake,
-    withdrawn,
-)
+from domain.project import Action, Decide, OpenProblem, Project, Rate, Submit, Verify, Withdraw
+from tests.domain import support
+from tests.domain.support import AGENT, DRC, ORG, OWNER, T0, Situation, at, decide, new_project, pass_steps, submit
 
-Situation = Callable[[], Project]
+BEFORE_CONSTRUCTION = list(support.GENERAL_BEFORE_CONSTRUCTION)
 
 
 # --- creation ----------------------------------------------------------------------------------
@@ -69,20 +43,7 @@ def test_a_new_project_opens_the_steps_with_nothing_before_them() -> None:
 
 
 def test_statutory_counting_is_carried_by_every_clock_of_the_project() -> None:
-    created = Project.create(
-        CreateProject(
-            code="2026-310115-01-01-000015",
-            name="p",
-            category=category("general"),
-            owner_org=ORG,
-            agent=AGENT.username,
-            region_code="310115",
-            investment_wan=1,
-            actor=OWNER,
-        ),
-        T0,
-        counting="statutory",
-    )
+    created = new_project(counting="statutory")
     assert created.counting == "statutory"
     assert {s.clock.counting for s in created.steps} == {"statutory"}
     created.act(OpenProblem(actor=OWNER, summary="the site is flooded"), T0)
@@ -119,19 +80,12 @@ def test_an_earlier_step_in_review_still_holds_the_next_stage() -> None:
     ("done", "expected"),
     [
         pytest.param(
-            ["project_approval", "land_prereview", "land_use_permit", "design_review", "planning_permit"],
+            BEFORE_CONSTRUCTION,
             {"construction_permit.1": "awaiting_submission", "construction_permit.2": "pending", "survey": "pending"},
             id="engineering-done",
         ),
         pytest.param(
-            [
-                "project_approval",
-                "land_prereview",
-                "land_use_permit",
-                "design_review",
-                "planning_permit",
-                "construction_permit.1",
-            ],
+            [*BEFORE_CONSTRUCTION, "construction_permit.1"],
             {"construction_permit.1": "approved", "construction_permit.2": "awaiting_submission", "survey": "pending"},
             id="one-phase-done",
         ),
@@ -140,55 +94,28 @@ def test_an_earlier_step_in_review_still_holds_the_next_stage() -> None:
 def test_acceptance_waits_for_every_phase_of_construction(done: list[str], expected: dict[str, str]) -> None:
     project = new_project()
     pass_steps(project, done)
-    assert statuses(project, expected) == expected
-
-
-def prereview_awaiting(project: Project) -> None:
-    pass
-
-
-def prereview_in_review(project: Project) -> None:
-    submit(project, "land_prereview")
-
-
-def prereview_returned(project: Project) -> None:
-    submit(project, "land_prereview")
-    decide(project, "land_prereview", at(1), "return", "add the plot map")
-
-
-def prereview_approved(project: Project) -> None:
-    pass_steps(project, ["land_prereview"])
-
-
-def prereview_granted(project: Project) -> None:
-    submit(project, "land_prereview", commitment=True)
-
-
-def other_step_approved(project: Project) -> None:
-    pass_steps(project, ["project_approval"])
+    assert support.statuses(project, expected) == expected
 
 
 @pytest.mark.parametrize(
     ("situation", "land_use_permit"),
     [
-        pytest.param(prereview_awaiting, "pending", id="prereview-awaiting"),
-        pytest.param(prereview_in_review, "pending", id="prereview-in-review"),
-        pytest.param(prereview_returned, "pending", id="prereview-returned"),
-        pytest.param(other_step_approved, "pending", id="only-project-approval-approved"),
-        pytest.param(prereview_approved, "awaiting_submission", id="prereview-approved"),
-        pytest.param(prereview_granted, "awaiting_submission", id="prereview-granted"),
+        pytest.param(support.fresh, "pending", id="prereview-awaiting"),
+        pytest.param(partial(support.reviewing, "land_prereview"), "pending", id="prereview-in-review"),
+        pytest.param(partial(support.returned, "land_prereview"), "pending", id="prereview-returned"),
+        pytest.param(support.approved, "pending", id="only-project-approval-approved"),
+        pytest.param(partial(support.approved, "land_prereview"), "awaiting_submission", id="prereview-approved"),
+        pytest.param(support.committed, "awaiting_submission", id="prereview-granted"),
     ],
 )
-def test_land_use_permit_opens_after_land_prereview(situation: Callable[[Project], None], land_use_permit: str) -> None:
-    project = new_project()
-    situation(project)
-    assert project.step("land_use_permit").status == land_use_permit
+def test_land_use_permit_opens_after_land_prereview(situation: Situation, land_use_permit: str) -> None:
+    assert situation().step("land_use_permit").status == land_use_permit
 
 
 def test_planning_permit_opens_after_design_review_within_engineering() -> None:
     project = new_project()
     pass_steps(project, ["project_approval", "land_prereview", "land_use_permit"])
-    assert statuses(project, ["design_review", "planning_permit"]) == {
+    assert support.statuses(project, ["design_review", "planning_permit"]) == {
         "design_review": "awaiting_submission",
         "planning_permit": "pending",
     }
@@ -201,11 +128,10 @@ def test_planning_permit_opens_after_design_review_within_engineering() -> None:
 
 
 def busy() -> Project:
-    """project_approval in review and overdue (a level-1 problem), land_prereview granted,
+    """project_approval in review and overdue (a level-1 problem), land_prereview support.granted,
     land_use_permit awaiting submission, a manual problem open."""
-    project = granted()
-    time_clocks(project, T0)
-    wake(project, at(10))
+    project = support.timed(support.granted())
+    support.wake(project, at(10))
     project.act(OpenProblem(actor=AGENT, summary="the road permit is stuck"), at(10))
     return project
 
@@ -213,9 +139,9 @@ def busy() -> Project:
 def test_withdrawal_cancels_what_is_not_ended_and_closes_the_problems() -> None:
     project = busy()
     assert project.colour == "red"
-    since = mark(project)
+    since = support.mark(project)
     project.act(Withdraw(actor=AGENT, reason="financing fell through"), at(11))
-    assert statuses(project, ["project_approval", "land_prereview", "land_use_permit", "design_review"]) == {
+    assert support.statuses(project, ["project_approval", "land_prereview", "land_use_permit", "design_review"]) == {
         "project_approval": "cancelled",
         "land_prereview": "granted",
         "land_use_permit": "cancelled",
@@ -231,7 +157,7 @@ def test_withdrawal_cancels_what_is_not_ended_and_closes_the_problems() -> None:
     assert (project.status, project.ended_at, project.colour) == ("withdrawn", at(11), "green")
     assert project.window is not None
     assert (project.window.limit_days, project.window.spans) == (10, [Span(start=at(11))])
-    assert events(project, since) == [
+    assert support.events(project, since) == [
         ("problem_resolved", "system", None, "project_approval"),
         ("problem_resolved", "system", None, None),
         ("withdrawn", "agent-1", ORG, None),
@@ -241,19 +167,17 @@ def test_withdrawal_cancels_what_is_not_ended_and_closes_the_problems() -> None:
 
 
 def test_withdrawing_a_suspended_project_clears_its_revocation() -> None:
-    project = revoked()
+    project = support.revoked()
     project.act(Withdraw(actor=OWNER), at(2))
     step = project.step("land_prereview")
     assert (step.status, step.revocation_open) == ("revoked", False)
     assert (project.status, project.colour) == ("withdrawn", "green")
 
 
-REVIEWER_DRC = reviewer("drc")
-
 AFTER_WITHDRAWAL: list[object] = [
     pytest.param(Submit(actor=OWNER, step="land_prereview"), id="submit"),
-    pytest.param(Decide(actor=REVIEWER_DRC, step="project_approval", outcome="approve"), id="decide"),
-    pytest.param(Verify(actor=reviewer("nrp"), step="land_prereview", outcome="pass"), id="verify"),
+    pytest.param(Decide(actor=DRC, step="project_approval", outcome="approve"), id="decide"),
+    pytest.param(Verify(actor=support.NRP, step="land_prereview", outcome="pass"), id="verify"),
     pytest.param(Withdraw(actor=OWNER), id="withdraw"),
     pytest.param(OpenProblem(actor=OWNER, summary="still stuck"), id="open-problem"),
 ]
@@ -261,34 +185,34 @@ AFTER_WITHDRAWAL: list[object] = [
 
 @pytest.mark.parametrize("action", AFTER_WITHDRAWAL)
 def test_a_withdrawn_project_refuses_further_actions(action: Action) -> None:
-    assert_refused(withdrawn(), action, "project_ended", 409)
+    support.assert_refused(support.withdrawn(), action, "project_ended", 409)
 
 
 def test_a_withdrawn_project_may_still_be_rated() -> None:
-    project = withdrawn()
+    project = support.withdrawn()
     project.check(Rate(actor=OWNER, step="project_approval", score=4))
 
 
 WITHDRAW_REFUSALS = [
-    pytest.param(fresh, OTHER_OWNER, "not_applicant", 403, id="owner-of-another-org"),
-    pytest.param(fresh, OTHER_AGENT, "not_applicant", 403, id="agent-of-another-project"),
-    pytest.param(fresh, REVIEWER_DRC, "not_applicant", 403, id="a-reviewer"),
-    pytest.param(withdrawn, OWNER, "project_ended", 409, id="already-withdrawn"),
-    pytest.param(completed, AGENT, "project_ended", 409, id="completed"),
+    pytest.param(support.fresh, support.OTHER_OWNER, "not_applicant", 403, id="owner-of-another-org"),
+    pytest.param(support.fresh, support.OTHER_AGENT, "not_applicant", 403, id="agent-of-another-project"),
+    pytest.param(support.fresh, DRC, "not_applicant", 403, id="a-reviewer"),
+    pytest.param(support.withdrawn, OWNER, "project_ended", 409, id="already-withdrawn"),
+    pytest.param(support.completed, AGENT, "project_ended", 409, id="completed"),
 ]
 
 
 @pytest.mark.parametrize(("situation", "actor", "code", "status"), WITHDRAW_REFUSALS)
 def test_withdraw_is_refused(situation: Situation, actor: Actor, code: str, status: int) -> None:
-    assert_refused(situation(), Withdraw(actor=actor), code, status)
+    support.assert_refused(situation(), Withdraw(actor=actor), code, status)
 
 
 @pytest.mark.parametrize(
     ("situation", "actor"),
     [
-        pytest.param(fresh, OWNER, id="owner"),
-        pytest.param(reviewing, AGENT, id="agent"),
-        pytest.param(revoked, OWNER, id="suspended"),
+        pytest.param(support.fresh, OWNER, id="owner"),
+        pytest.param(support.reviewing, AGENT, id="agent"),
+        pytest.param(support.revoked, OWNER, id="suspended"),
     ],
 )
 def test_withdraw_is_allowed(situation: Situation, actor: Actor) -> None:
@@ -298,13 +222,20 @@ def test_withdraw_is_allowed(situation: Situation, actor: Actor) -> None:
 # --- completion --------------------------------------------------------------------------------
 
 
-def test_the_last_approval_completes_the_project_and_opens_the_rating_window() -> None:
+def roof_safety_submitted(commitment: bool = False) -> Project:
+    """A photovoltaic project whose filing was approved at T0 and whose last step, roof_safety, was
+    submitted at T0 + 1 day."""
     project = new_project("photovoltaic")
     pass_steps(project, ["filing"], T0)
-    submit(project, "roof_safety", at(1))
-    since = mark(project)
+    submit(project, "roof_safety", at(1), commitment=commitment)
+    return project
+
+
+def test_the_last_approval_completes_the_project_and_opens_the_rating_window() -> None:
+    project = roof_safety_submitted()
+    since = support.mark(project)
     decide(project, "roof_safety", at(3))
-    assert events(project, since) == [
+    assert support.events(project, since) == [
         ("approved", "reviewer-housing", None, "roof_safety"),
         ("completed", "system", None, None),
     ]
@@ -314,19 +245,15 @@ def test_the_last_approval_completes_the_project_and_opens_the_rating_window() -
 
 
 def test_a_granted_commitment_holds_completion_until_it_is_verified() -> None:
-    project = new_project("photovoltaic")
-    pass_steps(project, ["filing"], T0)
-    submit(project, "roof_safety", at(1), commitment=True)
+    project = roof_safety_submitted(commitment=True)
     assert (project.status, project.window) == ("active", None)
-    verify(project, "roof_safety", at(4))
+    support.verify(project, "roof_safety", at(4))
     assert (project.status, project.ended_at) == ("completed", at(4))
 
 
 def test_a_revoked_commitment_does_not_complete_the_project() -> None:
-    project = new_project("photovoltaic")
-    pass_steps(project, ["filing"], T0)
-    submit(project, "roof_safety", at(1), commitment=True)
-    verify(project, "roof_safety", at(4), "fail", "the roof is not reinforced")
+    project = roof_safety_submitted(commitment=True)
+    support.verify(project, "roof_safety", at(4), "fail", "the roof is not reinforced")
     assert project.status == "suspended"
     submit(project, "roof_safety", at(5))
     decide(project, "roof_safety", at(6))

@@ -9,29 +9,10 @@ import pytest
 
 from domain.clock import Span
 from domain.project import Project
-from tests.domain.support import (
-    GENERAL_BEFORE_ACCEPTANCE,
-    GENERAL_INSPECTIONS,
-    T0,
-    actions,
-    at,
-    at_inspections,
-    decide,
-    mark,
-    new_project,
-    pass_steps,
-    statuses,
-    submit,
-    time_clocks,
-)
+from tests.domain import support
+from tests.domain.support import GENERAL_INSPECTIONS, T0, at, decide, new_project, pass_steps, statuses, submit
 
 ALL_PENDING = dict.fromkeys(GENERAL_INSPECTIONS, "pending")
-
-
-def at_survey() -> Project:
-    project = new_project()
-    pass_steps(project, GENERAL_BEFORE_ACCEPTANCE)
-    return project
 
 
 def survey_awaiting(project: Project) -> None:
@@ -62,22 +43,22 @@ def survey_rejected(project: Project) -> None:
     ],
 )
 def test_inspections_stay_pending_until_the_survey_is_approved(survey: Callable[[Project], None]) -> None:
-    project = at_survey()
+    project = support.at_acceptance()
     survey(project)
     assert statuses(project, GENERAL_INSPECTIONS) == ALL_PENDING
 
 
 def test_the_survey_awaits_a_submission_like_any_step() -> None:
-    assert at_survey().step("survey").status == "awaiting_submission"
+    assert support.at_acceptance().step("survey").status == "awaiting_submission"
 
 
 def test_once_the_survey_is_approved_every_inspection_opens_in_review_with_a_running_clock() -> None:
-    project = at_survey()
+    project = support.at_acceptance()
     submit(project, "survey", at(1))
-    since = mark(project)
+    since = support.mark(project)
     decide(project, "survey", at(3))
-    assert actions(project, since) == ["approved", *["step_opened"] * 5]
-    time_clocks(project, at(3))
+    assert support.actions(project, since) == ["approved", *["step_opened"] * 5]
+    support.time_clocks(project, at(3))
     for key in GENERAL_INSPECTIONS:
         step = project.step(key)
         assert (step.status, step.attempt, step.opened_at) == ("in_review", 1, at(3)), key
@@ -87,7 +68,7 @@ def test_once_the_survey_is_approved_every_inspection_opens_in_review_with_a_run
 
 
 def test_a_failed_inspection_goes_back_to_the_owner_and_returns_to_review_on_resubmission() -> None:
-    project = at_inspections()  # inspections in review since T0
+    project = support.inspecting()  # inspections in review since T0
     decide(project, "fire_inspection", at(1))
     decide(project, "planning_check", at(2), "return", "the setback is short")
     assert project.pending_events[-1].action == "inspection_failed"
@@ -107,23 +88,23 @@ def test_a_failed_inspection_goes_back_to_the_owner_and_returns_to_review_on_res
 
 @pytest.mark.parametrize("last", GENERAL_INSPECTIONS)
 def test_the_certificate_is_issued_only_when_the_last_inspection_passes(last: str) -> None:
-    project = at_inspections()
+    project = support.inspecting()
     for key in GENERAL_INSPECTIONS:
         if key != last:
             decide(project, key, at(1))
-    assert "joint_acceptance_certificate" not in actions(project)
+    assert "joint_acceptance_certificate" not in support.actions(project)
     assert project.sections[0].accepted_at is None
     assert project.step("completion_filing").status == "pending"
-    since = mark(project)
+    since = support.mark(project)
     decide(project, last, at(2))
-    assert actions(project, since) == ["approved", "step_opened", "joint_acceptance_certificate"]
+    assert support.actions(project, since) == ["approved", "step_opened", "joint_acceptance_certificate"]
     assert project.pending_events[since + 2].detail == {"section": None}
     assert project.sections[0].accepted_at == at(2)
     assert project.step("completion_filing").status == "awaiting_submission"
 
 
 def test_a_failed_inspection_holds_the_certificate_until_it_passes() -> None:
-    project = at_inspections()
+    project = support.inspecting()
     decide(project, "cad_inspection", at(1), "return", "the shelter door is missing")
     for key in GENERAL_INSPECTIONS:
         if key != "cad_inspection":
@@ -135,19 +116,13 @@ def test_a_failed_inspection_holds_the_certificate_until_it_passes() -> None:
 
 
 def test_without_declared_sections_the_whole_project_is_one_section() -> None:
-    project = at_inspections()
+    project = support.inspecting()
     assert [(s.id, s.name, s.accepted_at) for s in project.sections] == [("", "whole project", None)]
 
 
 # --- sections ----------------------------------------------------------------------------------
 
 SECTIONS = ["north block", "south block"]
-
-
-def at_sections() -> Project:
-    project = new_project(sections=SECTIONS)
-    pass_steps(project, GENERAL_BEFORE_ACCEPTANCE)
-    return project
 
 
 def section_keys(section: str) -> list[str]:
@@ -176,7 +151,7 @@ def test_each_section_has_its_own_survey_and_inspections() -> None:
 
 
 def test_both_surveys_open_together_and_each_opens_only_its_own_inspections() -> None:
-    project = at_sections()
+    project = support.at_acceptance(SECTIONS)
     assert statuses(project, ["survey.s1", "survey.s2"]) == {
         "survey.s1": "awaiting_submission",
         "survey.s2": "awaiting_submission",
@@ -187,7 +162,7 @@ def test_both_surveys_open_together_and_each_opens_only_its_own_inspections() ->
 
 
 def test_a_section_is_accepted_on_its_own_and_completion_filing_waits_for_every_section() -> None:
-    project = at_sections()
+    project = support.at_acceptance(SECTIONS)
     pass_steps(project, ["survey.s1", *section_keys("s1")], at(1))
     assert [s.accepted_at for s in project.sections] == [at(1), None]
     certificates = [e.detail for e in project.pending_events if e.action == "joint_acceptance_certificate"]
@@ -204,7 +179,7 @@ def test_a_section_is_accepted_on_its_own_and_completion_filing_waits_for_every_
 
 @pytest.mark.parametrize("last", section_keys("s2"))
 def test_the_second_section_waits_for_its_own_last_inspection(last: str) -> None:
-    project = at_sections()
+    project = support.at_acceptance(SECTIONS)
     pass_steps(project, ["survey.s1", *section_keys("s1"), "survey.s2"], at(1))
     pass_steps(project, [k for k in section_keys("s2") if k != last], at(2))
     assert project.sections[1].accepted_at is None

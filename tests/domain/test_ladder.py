@@ -11,54 +11,12 @@ import pytest
 from domain.access import Actor
 from domain.clock import Span
 from domain.project import OpenProblem, Project, RaiseProblem, ResolveProblem
-from tests.domain.support import (
-    AGENT,
-    CODE,
-    LEADER,
-    MICRO,
-    OFFICE,
-    ORG,
-    OTHER_AGENT,
-    OTHER_OWNER,
-    OWNER,
-    T0,
-    assert_refused,
-    at,
-    chief,
-    completed,
-    events,
-    fresh,
-    mark,
-    new_project,
-    pass_steps,
-    reviewer,
-    revoked,
-    submit,
-    time_clocks,
-    wake,
-    withdrawn,
-)
+from tests.domain import support
+from tests.domain.support import AGENT, LEADER, OFFICE, OWNER, P1, T0, Situation, assert_refused, at, problem_at, wake
 
-Situation = Callable[[], Project]
-P1 = f"{CODE}-P1"
-INITIATION_CHIEF = chief("initiation")
-ENGINEERING_CHIEF = chief("engineering")
-
-
-def problem_at(level: int) -> Situation:
-    """A problem on project_approval (stage initiation) raised by the owner at T0 and moved up
-    by its holders to `level`."""
-
-    def situation() -> Project:
-        project = new_project()
-        project.act(OpenProblem(actor=OWNER, summary="the road permit is stuck", step="project_approval"), T0)
-        for holder in [AGENT, INITIATION_CHIEF, OFFICE][: level - 1]:
-            project.act(RaiseProblem(actor=holder, problem_id=P1, reason="no answer"), T0)
-        assert project.problems[0].level == level
-        return project
-
-    situation.__name__ = f"problem_at_level_{level}"
-    return situation
+P9 = f"{support.CODE}-P9"
+INITIATION_CHIEF = support.chief("initiation")
+ENGINEERING_CHIEF = support.chief("engineering")
 
 
 def problem_resolved() -> Project:
@@ -67,16 +25,24 @@ def problem_resolved() -> Project:
     return project
 
 
+def raising(actor: Actor, problem_id: str = P1, reason: str = "why") -> RaiseProblem:
+    return RaiseProblem(actor=actor, problem_id=problem_id, reason=reason)
+
+
+def resolving(actor: Actor, problem_id: str = P1, resolution: str = "done") -> ResolveProblem:
+    return ResolveProblem(actor=actor, problem_id=problem_id, resolution=resolution)
+
+
 # --- OpenProblem -------------------------------------------------------------------------------
 
 OPEN_REFUSALS = [
-    pytest.param(withdrawn, OWNER, {}, "project_ended", 409, id="withdrawn"),
-    pytest.param(fresh, reviewer("fire"), {}, "not_involved", 403, id="reviewer-not-reached"),
-    pytest.param(fresh, OTHER_OWNER, {}, "not_applicant", 403, id="owner-of-another-org"),
-    pytest.param(fresh, OTHER_AGENT, {}, "not_applicant", 403, id="agent-of-another-project"),
-    pytest.param(fresh, OWNER, {"step": "no_such_step"}, "unknown_step", 404, id="unknown-step"),
-    pytest.param(fresh, OWNER, {"summary": " \n "}, "summary_required", 409, id="blank-summary"),
-    pytest.param(fresh, OWNER, {"summary": ""}, "summary_required", 409, id="empty-summary"),
+    pytest.param(support.withdrawn, OWNER, {}, "project_ended", 409, id="withdrawn"),
+    pytest.param(support.fresh, support.reviewer("fire"), {}, "not_involved", 403, id="reviewer-not-reached"),
+    pytest.param(support.fresh, support.OTHER_OWNER, {}, "not_applicant", 403, id="owner-of-another-org"),
+    pytest.param(support.fresh, support.OTHER_AGENT, {}, "not_applicant", 403, id="agent-of-another-project"),
+    pytest.param(support.fresh, OWNER, {"step": "no_such_step"}, "unknown_step", 404, id="unknown-step"),
+    pytest.param(support.fresh, OWNER, {"summary": " \n "}, "summary_required", 409, id="blank-summary"),
+    pytest.param(support.fresh, OWNER, {"summary": ""}, "summary_required", 409, id="empty-summary"),
 ]
 
 
@@ -91,10 +57,10 @@ def test_open_problem_is_refused(
 @pytest.mark.parametrize(
     ("situation", "actor"),
     [
-        pytest.param(fresh, OWNER, id="owner"),
-        pytest.param(fresh, AGENT, id="agent"),
-        pytest.param(fresh, reviewer("drc"), id="reviewer-reached"),
-        pytest.param(completed, OWNER, id="completed-project"),
+        pytest.param(support.fresh, OWNER, id="owner"),
+        pytest.param(support.fresh, AGENT, id="agent"),
+        pytest.param(support.fresh, support.DRC, id="reviewer-reached"),
+        pytest.param(support.completed, OWNER, id="completed-project"),
     ],
 )
 def test_open_problem_is_allowed(situation: Situation, actor: Actor) -> None:
@@ -102,8 +68,8 @@ def test_open_problem_is_allowed(situation: Situation, actor: Actor) -> None:
 
 
 def test_a_problem_without_a_step_belongs_to_the_current_stage() -> None:
-    project = new_project()
-    pass_steps(project, ["project_approval", "land_prereview", "land_use_permit"])
+    project = support.new_project()
+    support.pass_steps(project, ["project_approval", "land_prereview", "land_use_permit"])
     project.act(OpenProblem(actor=AGENT, summary="the design institute is slow"), at(1))
     problem = project.problems[0]
     assert (problem.id, problem.step, problem.stage, problem.level, problem.origin) == (
@@ -119,9 +85,9 @@ def test_a_problem_without_a_step_belongs_to_the_current_stage() -> None:
 # --- RaiseProblem and ResolveProblem: refusals ---------------------------------------------------
 
 NOT_HOLDERS = [
-    pytest.param(problem_at(1), OTHER_AGENT, id="agent-of-another-project"),
+    pytest.param(problem_at(1), support.OTHER_AGENT, id="agent-of-another-project"),
     pytest.param(problem_at(1), OWNER, id="the-owner"),
-    pytest.param(problem_at(1), reviewer("drc"), id="a-reviewer"),
+    pytest.param(problem_at(1), support.DRC, id="a-reviewer"),
     pytest.param(problem_at(1), ENGINEERING_CHIEF, id="chief-of-another-stage-above-level-1"),
     pytest.param(problem_at(2), ENGINEERING_CHIEF, id="chief-of-another-stage"),
     pytest.param(problem_at(2), AGENT, id="agent-a-level-below"),
@@ -130,46 +96,32 @@ NOT_HOLDERS = [
 ]
 
 
+@pytest.mark.parametrize("attempt", [raising, resolving])
 @pytest.mark.parametrize(("situation", "actor"), NOT_HOLDERS)
-def test_raise_by_someone_not_holding_the_level_is_refused(situation: Situation, actor: Actor) -> None:
-    assert_refused(situation(), RaiseProblem(actor=actor, problem_id=P1, reason="why"), "not_holder", 403)
+def test_raise_or_resolve_by_someone_not_holding_the_level_is_refused(
+    situation: Situation, actor: Actor, attempt: Callable[[Actor], RaiseProblem | ResolveProblem]
+) -> None:
+    assert_refused(situation(), attempt(actor), "not_holder", 403)
 
 
-@pytest.mark.parametrize(("situation", "actor"), NOT_HOLDERS)
-def test_resolve_by_someone_not_holding_the_level_is_refused(situation: Situation, actor: Actor) -> None:
-    action = ResolveProblem(actor=actor, problem_id=P1, resolution="done")
-    assert_refused(situation(), action, "not_holder", 403)
-
-
-RAISE_REFUSALS = [
-    pytest.param(problem_at(1), AGENT, f"{CODE}-P9", "why", "unknown_problem", 409, id="unknown-problem"),
-    pytest.param(problem_resolved, AGENT, P1, "why", "problem_resolved", 409, id="resolved"),
-    pytest.param(problem_at(4), LEADER, P1, "why", "top_level", 409, id="top-level"),
-    pytest.param(problem_at(1), AGENT, P1, "  ", "reason_required", 409, id="blank-reason"),
+# Every other refusal of a raise or a resolution is a conflict (409) with the problem's state.
+PROBLEM_REFUSALS = [
+    pytest.param(problem_at(1), raising(AGENT, P9), "unknown_problem", id="raise-unknown-problem"),
+    pytest.param(problem_resolved, raising(AGENT), "problem_resolved", id="raise-resolved"),
+    pytest.param(problem_at(4), raising(LEADER), "top_level", id="raise-top-level"),
+    pytest.param(problem_at(1), raising(AGENT, reason="  "), "reason_required", id="raise-blank-reason"),
+    pytest.param(problem_at(1), resolving(AGENT, P9), "unknown_problem", id="resolve-unknown-problem"),
+    pytest.param(problem_resolved, resolving(OFFICE), "problem_resolved", id="resolve-resolved"),
+    pytest.param(problem_at(1), resolving(AGENT, resolution=""), "resolution_required", id="resolve-empty-resolution"),
+    pytest.param(
+        problem_at(4), resolving(LEADER, resolution="\t "), "resolution_required", id="resolve-blank-resolution"
+    ),
 ]
 
 
-@pytest.mark.parametrize(("situation", "actor", "problem_id", "reason", "code", "status"), RAISE_REFUSALS)
-def test_raise_problem_is_refused(
-    situation: Situation, actor: Actor, problem_id: str, reason: str, code: str, status: int
-) -> None:
-    assert_refused(situation(), RaiseProblem(actor=actor, problem_id=problem_id, reason=reason), code, status)
-
-
-RESOLVE_REFUSALS = [
-    pytest.param(problem_at(1), AGENT, f"{CODE}-P9", "done", "unknown_problem", 409, id="unknown-problem"),
-    pytest.param(problem_resolved, OFFICE, P1, "done", "problem_resolved", 409, id="resolved"),
-    pytest.param(problem_at(1), AGENT, P1, "", "resolution_required", 409, id="empty-resolution"),
-    pytest.param(problem_at(4), LEADER, P1, "\t ", "resolution_required", 409, id="blank-resolution"),
-]
-
-
-@pytest.mark.parametrize(("situation", "actor", "problem_id", "resolution", "code", "status"), RESOLVE_REFUSALS)
-def test_resolve_problem_is_refused(
-    situation: Situation, actor: Actor, problem_id: str, resolution: str, code: str, status: int
-) -> None:
-    action = ResolveProblem(actor=actor, problem_id=problem_id, resolution=resolution)
-    assert_refused(situation(), action, code, status)
+@pytest.mark.parametrize(("situation", "action", "code"), PROBLEM_REFUSALS)
+def test_raise_or_resolve_is_refused(situation: Situation, action: RaiseProblem | ResolveProblem, code: str) -> None:
+    assert_refused(situation(), action, code, 409)
 
 
 HOLDERS = [
@@ -186,25 +138,24 @@ HOLDERS = [
 @pytest.mark.parametrize(("situation", "actor"), HOLDERS)
 def test_the_holder_or_anyone_above_may_raise_and_resolve(situation: Situation, actor: Actor) -> None:
     project = situation()
-    project.check(RaiseProblem(actor=actor, problem_id=P1, reason="no answer"))
-    project.check(ResolveProblem(actor=actor, problem_id=P1, resolution="done"))
+    project.check(raising(actor, reason="no answer"))
+    project.check(resolving(actor))
 
 
 def test_a_leader_resolves_at_the_top() -> None:
-    problem_at(4)().check(ResolveProblem(actor=LEADER, problem_id=P1, resolution="done"))
+    problem_at(4)().check(resolving(LEADER))
 
 
 # --- raising early and resolving ---------------------------------------------------------------
 
 
 def test_an_early_raise_starts_the_next_level_when_it_is_raised() -> None:
-    project = problem_at(1)()
-    time_clocks(project, T0)
-    since = mark(project)
+    project = support.timed(problem_at(1)())
+    since = support.mark(project)
     project.act(RaiseProblem(actor=AGENT, problem_id=P1, reason="the district must decide"), at(0.5))
     problem = project.problems[0]
     assert (problem.level, problem.clock.limit_days, problem.clock.spans) == (2, 2, [Span(start=at(0.5))])
-    assert events(project, since)[0] == ("problem_escalated", "agent-1", ORG, "project_approval")
+    assert support.events(project, since)[0] == ("problem_escalated", "agent-1", support.ORG, "project_approval")
     assert project.pending_events[since].detail == {
         "id": P1,
         "level": 2,
@@ -214,8 +165,7 @@ def test_an_early_raise_starts_the_next_level_when_it_is_raised() -> None:
 
 
 def test_a_resolved_problem_stops_climbing() -> None:
-    project = problem_at(1)()
-    time_clocks(project, T0)
+    project = support.timed(problem_at(1)())
     project.act(ResolveProblem(actor=AGENT, problem_id=P1, resolution="the permit was issued"), at(0.5))
     problem = project.problems[0]
     assert (problem.status, problem.resolution, problem.resolved_by, problem.resolved_at) == (
@@ -225,7 +175,7 @@ def test_a_resolved_problem_stops_climbing() -> None:
         at(0.5),
     )
     assert problem.clock.spans == [Span(start=T0, end=at(0.5))]
-    time_clocks(project, at(0.5))
+    support.time_clocks(project, at(0.5))
     wake(project, at(5))
     assert problem.level == 1
     assert project.next_wakeup() is None
@@ -236,7 +186,7 @@ def test_a_resolved_problem_stops_climbing() -> None:
 # (wake-up, level after it, reminders, the level's clock start, its deadline): each level starts at
 # the previous level's deadline even though every wake-up comes late.
 CLIMB = [
-    (at(1) - MICRO, 1, 0, T0, at(1)),
+    (at(1) - support.MICRO, 1, 0, T0, at(1)),
     (at(1.5), 2, 0, at(1), at(3)),
     (at(3.25), 3, 0, at(3), at(6)),
     (at(6.1), 4, 0, at(6), at(8)),
@@ -246,8 +196,7 @@ CLIMB = [
 
 
 def test_the_ladder_climbs_at_each_limit_from_the_limit_and_reminds_at_the_top() -> None:
-    project = problem_at(1)()
-    time_clocks(project, T0)
+    project = support.timed(problem_at(1)())
     problem = project.problems[0]
     seen: list[tuple[datetime, int, int, datetime, datetime | None]] = []
     for wake_at, *_ in CLIMB:
@@ -257,9 +206,8 @@ def test_the_ladder_climbs_at_each_limit_from_the_limit_and_reminds_at_the_top()
 
 
 def test_each_climb_and_reminder_is_an_event_of_the_system() -> None:
-    project = problem_at(1)()
-    time_clocks(project, T0)
-    since = mark(project)
+    project = support.timed(problem_at(1)())
+    since = support.mark(project)
     for wake_at in [at(1.5), at(3.25), at(6.1), at(8.5)]:
         wake(project, wake_at)
     moves = [
@@ -282,8 +230,8 @@ def open_manually(project: Project) -> None:
 
 
 def step_overdue(project: Project) -> None:
-    submit(project, "project_approval", T0)
-    time_clocks(project, T0)
+    support.submit(project, "project_approval", T0)
+    support.time_clocks(project, T0)
     wake(project, at(10))
 
 
@@ -299,11 +247,11 @@ def step_overdue(project: Project) -> None:
 def test_a_key_project_starts_its_problems_at_level_2(
     key_project: bool, raise_it: Callable[[Project], None], level: int, limit: int
 ) -> None:
-    project = new_project(key_project=key_project)
+    project = support.new_project(key_project=key_project)
     raise_it(project)
     [problem] = project.problems
     assert (problem.level, problem.clock.limit_days) == (level, limit)
 
 
 def test_a_revocation_problem_starts_at_level_2_for_any_project() -> None:
-    assert [p.level for p in revoked().problems] == [2]
+    assert [p.level for p in support.revoked().problems] == [2]

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from domain.access import Actor
-from domain.project import Submit, Verify
-from tests.domain.support import OWNER, T0, new_project, time_clocks
+from domain.project import Verify
+from tests.domain import support
+from tests.domain.support import NRP
 
 
 def test_a_warning_once_shown_no_longer_wakes_the_project() -> None:
-    project = new_project()
-    project.act(Submit(step="project_approval", actor=OWNER), T0)
-    time_clocks(project, T0)
+    project = support.timed(support.reviewing())
     step = project.step("project_approval")
     warn_at = step.clock.warn_at
     assert warn_at is not None
@@ -25,9 +23,7 @@ def test_a_warning_once_shown_no_longer_wakes_the_project() -> None:
 
 
 def test_an_overdue_verification_raises_a_problem_once() -> None:
-    project = new_project()
-    project.act(Submit(step="land_prereview", actor=OWNER, commitment=True), T0)
-    time_clocks(project, T0)
+    project = support.timed(support.committed())
     verification = project.step("land_prereview").verification
     assert verification is not None and verification.deadline is not None
     late = verification.deadline + timedelta(seconds=1)
@@ -36,9 +32,8 @@ def test_an_overdue_verification_raises_a_problem_once() -> None:
     raised = [p for p in project.problems if p.origin == "overdue"]
     assert len(raised) == 1 and raised[0].step == "land_prereview"
     assert raised[0].clock.spans[0].start == verification.deadline  # the ladder starts at the deadline
-    time_clocks(project, late)
+    support.time_clocks(project, late)
     wake = project.next_wakeup()
     assert wake is not None and wake > late  # the problem's limit, not the handled window
-    reviewer = Actor(username="reviewer-nrp", role="reviewer", department="nrp")
-    project.act(Verify(step="land_prereview", actor=reviewer, outcome="pass"), late)
+    project.act(Verify(step="land_prereview", actor=NRP, outcome="pass"), late)
     assert project.step("land_prereview").status == "verified"

@@ -13,78 +13,27 @@ from pydantic import ValidationError
 from domain.access import Actor
 from domain.clock import Span
 from domain.project import Action, AnswerRectification, JudgeRectification, OpenProblem, Project, Rate, ResolveProblem
-from tests.domain.support import (
-    AGENT,
-    CODE,
-    MICRO,
-    OTHER_OWNER,
-    OWNER,
-    T0,
-    assert_refused,
-    at,
-    completed,
-    events,
-    fresh,
-    granted,
-    mark,
-    pass_steps,
-    rejected,
-    returned,
-    reviewer,
-    reviewing,
-    revoked,
-    time_clocks,
-    verify,
-    wake,
-    withdrawn,
-)
+from tests.domain import support
+from tests.domain.support import AGENT, DRC, MICRO, OWNER, R1, T0, Situation, assert_refused, at, time_clocks, wake
 
-Situation = Callable[[], Project]
-R1 = f"{CODE}-R1"
-DRC = reviewer("drc")
-
-
-def approved() -> Project:
-    project = fresh()
-    pass_steps(project, ["project_approval"])
-    return project
-
-
-def verified() -> Project:
-    project = granted()
-    verify(project, "land_prereview", at(1))
-    return project
-
-
-def rated_badly() -> Project:
-    """project_approval approved at T0 and rated 1 at T0 + 1 day: rectification R1 is open."""
-    project = approved()
-    project.act(Rate(actor=OWNER, step="project_approval", score=1, comment="three visits for one stamp"), at(1))
-    return project
-
-
-def answered() -> Project:
-    project = rated_badly()
-    project.act(AnswerRectification(actor=DRC, rectification_id=R1, answer="one visit from now on"), at(2))
-    return project
+R9 = f"{support.CODE}-R9"
 
 
 def accepted() -> Project:
-    project = answered()
+    project = support.answered()
     project.act(JudgeRectification(actor=OWNER, rectification_id=R1, accept=True), at(3))
     return project
 
 
 def escalated() -> Project:
-    project = answered()
+    project = support.answered()
     project.act(JudgeRectification(actor=OWNER, rectification_id=R1, accept=False, comment="nothing changed"), at(3))
     return project
 
 
 def window_closed() -> Project:
     """A project completed at T0 whose 10-day rating window ran out at T0 + 10 days."""
-    project = completed()
-    time_clocks(project, T0)
+    project = support.timed(support.completed())
     wake(project, at(10))
     return project
 
@@ -92,16 +41,18 @@ def window_closed() -> Project:
 # --- Rate --------------------------------------------------------------------------------------
 
 RATE_REFUSALS = [
-    pytest.param(approved, AGENT, "project_approval", "not_owner", 403, id="the-agent"),
-    pytest.param(approved, OTHER_OWNER, "project_approval", "not_owner", 403, id="owner-of-another-org"),
-    pytest.param(approved, DRC, "project_approval", "not_owner", 403, id="a-reviewer"),
-    pytest.param(approved, OWNER, "no_such_step", "unknown_step", 404, id="unknown-step"),
-    pytest.param(fresh, OWNER, "project_approval", "step_not_ended", 409, id="awaiting-submission"),
-    pytest.param(fresh, OWNER, "land_use_permit", "step_not_ended", 409, id="pending"),
-    pytest.param(reviewing, OWNER, "project_approval", "step_not_ended", 409, id="in-review"),
-    pytest.param(returned, OWNER, "project_approval", "step_not_ended", 409, id="returned"),
-    pytest.param(withdrawn, OWNER, "land_prereview", "step_not_ended", 409, id="cancelled"),
-    pytest.param(rated_badly, OWNER, "project_approval", "already_rated", 409, id="already-rated"),
+    pytest.param(support.approved, AGENT, "project_approval", "not_owner", 403, id="the-agent"),
+    pytest.param(
+        support.approved, support.OTHER_OWNER, "project_approval", "not_owner", 403, id="owner-of-another-org"
+    ),
+    pytest.param(support.approved, DRC, "project_approval", "not_owner", 403, id="a-reviewer"),
+    pytest.param(support.approved, OWNER, "no_such_step", "unknown_step", 404, id="unknown-step"),
+    pytest.param(support.fresh, OWNER, "project_approval", "step_not_ended", 409, id="awaiting-submission"),
+    pytest.param(support.fresh, OWNER, "land_use_permit", "step_not_ended", 409, id="pending"),
+    pytest.param(support.reviewing, OWNER, "project_approval", "step_not_ended", 409, id="in-review"),
+    pytest.param(support.returned, OWNER, "project_approval", "step_not_ended", 409, id="returned"),
+    pytest.param(support.withdrawn, OWNER, "land_prereview", "step_not_ended", 409, id="cancelled"),
+    pytest.param(support.rated_badly, OWNER, "project_approval", "already_rated", 409, id="already-rated"),
     pytest.param(window_closed, OWNER, "filing", "rating_window_closed", 409, id="window-closed"),
 ]
 
@@ -114,12 +65,12 @@ def test_rate_is_refused(situation: Situation, actor: Actor, step: str, code: st
 @pytest.mark.parametrize(
     ("situation", "step"),
     [
-        pytest.param(approved, "project_approval", id="approved"),
-        pytest.param(rejected, "project_approval", id="rejected"),
-        pytest.param(granted, "land_prereview", id="granted"),
-        pytest.param(verified, "land_prereview", id="verified"),
-        pytest.param(revoked, "land_prereview", id="revoked"),
-        pytest.param(withdrawn, "project_approval", id="withdrawn-project"),
+        pytest.param(support.approved, "project_approval", id="approved"),
+        pytest.param(support.rejected, "project_approval", id="rejected"),
+        pytest.param(support.granted, "land_prereview", id="granted"),
+        pytest.param(support.verified, "land_prereview", id="verified"),
+        pytest.param(support.revoked, "land_prereview", id="revoked"),
+        pytest.param(support.withdrawn, "project_approval", id="withdrawn-project"),
     ],
 )
 def test_an_ended_step_may_be_rated(situation: Situation, step: str) -> None:
@@ -127,8 +78,7 @@ def test_an_ended_step_may_be_rated(situation: Situation, step: str) -> None:
 
 
 def test_the_window_is_open_until_its_last_instant() -> None:
-    project = completed()
-    time_clocks(project, T0)
+    project = support.timed(support.completed())
     wake(project, at(10) - MICRO)
     project.check(Rate(actor=OWNER, step="filing", score=4))
 
@@ -150,7 +100,7 @@ def test_a_score_is_1_to_5(score: int) -> None:
     ],
 )
 def test_a_rating_of_1_or_2_opens_a_rectification(score: int, rectifications: list[str]) -> None:
-    project = approved()
+    project = support.approved()
     created = project.act(Rate(actor=OWNER, step="project_approval", score=score), at(1))
     assert [r.id for r in project.rectifications] == rectifications
     assert created == (rectifications[0] if rectifications else None)
@@ -158,7 +108,7 @@ def test_a_rating_of_1_or_2_opens_a_rectification(score: int, rectifications: li
 
 
 def test_the_rectification_is_the_departments_with_five_working_days() -> None:
-    project = rated_badly()
+    project = support.rated_badly()
     [rect] = project.rectifications
     assert (rect.step, rect.department, rect.score, rect.complaint, rect.status, rect.opened_at) == (
         "project_approval",
@@ -174,14 +124,14 @@ def test_the_rectification_is_the_departments_with_five_working_days() -> None:
 # --- AnswerRectification and JudgeRectification --------------------------------------------------
 
 ANSWER_REFUSALS = [
-    pytest.param(rated_badly, DRC, f"{CODE}-R9", "done", "unknown_rectification", 409, id="unknown"),
-    pytest.param(rated_badly, OWNER, R1, "done", "not_reviewer", 403, id="the-owner"),
-    pytest.param(rated_badly, reviewer("nrp"), R1, "done", "wrong_department", 403, id="other-department"),
-    pytest.param(answered, DRC, R1, "again", "rectification_not_open", 409, id="answered"),
+    pytest.param(support.rated_badly, DRC, R9, "done", "unknown_rectification", 409, id="unknown"),
+    pytest.param(support.rated_badly, OWNER, R1, "done", "not_reviewer", 403, id="the-owner"),
+    pytest.param(support.rated_badly, support.NRP, R1, "done", "wrong_department", 403, id="other-department"),
+    pytest.param(support.answered, DRC, R1, "again", "rectification_not_open", 409, id="answered"),
     pytest.param(accepted, DRC, R1, "again", "rectification_not_open", 409, id="accepted"),
     pytest.param(escalated, DRC, R1, "again", "rectification_not_open", 409, id="escalated"),
-    pytest.param(rated_badly, DRC, R1, "", "answer_required", 409, id="empty-answer"),
-    pytest.param(rated_badly, DRC, R1, " \n", "answer_required", 409, id="blank-answer"),
+    pytest.param(support.rated_badly, DRC, R1, "", "answer_required", 409, id="empty-answer"),
+    pytest.param(support.rated_badly, DRC, R1, " \n", "answer_required", 409, id="blank-answer"),
 ]
 
 
@@ -194,10 +144,10 @@ def test_answer_rectification_is_refused(
 
 
 JUDGE_REFUSALS = [
-    pytest.param(answered, AGENT, R1, "not_owner", 403, id="the-agent"),
-    pytest.param(answered, OTHER_OWNER, R1, "not_owner", 403, id="owner-of-another-org"),
-    pytest.param(answered, OWNER, f"{CODE}-R9", "unknown_rectification", 409, id="unknown"),
-    pytest.param(rated_badly, OWNER, R1, "rectification_not_answered", 409, id="still-open"),
+    pytest.param(support.answered, AGENT, R1, "not_owner", 403, id="the-agent"),
+    pytest.param(support.answered, support.OTHER_OWNER, R1, "not_owner", 403, id="owner-of-another-org"),
+    pytest.param(support.answered, OWNER, R9, "unknown_rectification", 409, id="unknown"),
+    pytest.param(support.rated_badly, OWNER, R1, "rectification_not_answered", 409, id="still-open"),
     pytest.param(accepted, OWNER, R1, "rectification_not_answered", 409, id="accepted"),
     pytest.param(escalated, OWNER, R1, "rectification_not_answered", 409, id="escalated"),
 ]
@@ -211,27 +161,27 @@ def test_judge_rectification_is_refused(
 
 
 def test_an_answer_stops_the_departments_clock() -> None:
-    project = answered()
+    project = support.answered()
     [rect] = project.rectifications
     assert (rect.status, rect.answer) == ("answered", "one visit from now on")
     assert rect.clock.spans == [Span(start=at(1), end=at(2))]
 
 
 def test_an_accepted_answer_closes_the_rectification() -> None:
-    project = answered()
-    since = mark(project)
+    project = support.answered()
+    since = support.mark(project)
     project.act(JudgeRectification(actor=OWNER, rectification_id=R1, accept=True), at(3))
     assert project.rectifications[0].status == "accepted"
-    assert events(project, since) == [("rectification_accepted", "owner-a", None, "project_approval")]
+    assert support.events(project, since) == [("rectification_accepted", "owner-a", None, "project_approval")]
     assert project.problems == []
 
 
 def test_a_rejected_answer_becomes_a_level_2_problem() -> None:
-    project = answered()
+    project = support.answered()
     created = project.act(
         JudgeRectification(actor=OWNER, rectification_id=R1, accept=False, comment="nothing changed"), at(3)
     )
-    assert created == f"{CODE}-P1"
+    assert created == support.P1
     assert project.rectifications[0].status == "escalated"
     [problem] = project.problems
     assert (problem.level, problem.origin, problem.raised_by, problem.step) == (
@@ -256,7 +206,7 @@ def test_a_rejected_answer_becomes_a_level_2_problem() -> None:
     ],
 )
 def test_an_unanswered_rectification_escalates_at_its_limit(wake_at: datetime, status: str, problems: int) -> None:
-    project = rated_badly()  # due at T0 + 6 days
+    project = support.rated_badly()  # due at T0 + 6 days
     time_clocks(project, at(1))
     wake(project, wake_at)
     assert project.rectifications[0].status == status
@@ -264,9 +214,9 @@ def test_an_unanswered_rectification_escalates_at_its_limit(wake_at: datetime, s
 
 
 def test_an_escalated_rectification_counts_its_level_2_limit_from_its_own_deadline() -> None:
-    project = rated_badly()
+    project = support.rated_badly()
     time_clocks(project, at(1))
-    since = mark(project)
+    since = support.mark(project)
     wake(project, at(7.5))
     [problem] = project.problems
     assert (problem.level, problem.origin, problem.raised_by) == (2, "rectification", "system")
@@ -274,7 +224,7 @@ def test_an_escalated_rectification_counts_its_level_2_limit_from_its_own_deadli
     assert problem.clock.deadline == at(8)
     assert [(e.action, e.actor, e.detail) for e in project.pending_events[since:] if e.action != "colour_changed"] == [
         ("rectification_escalated", "system", {"id": R1, "reason": "no answer within the limit"}),
-        ("problem_raised", "system", {"id": f"{CODE}-P1", "level": 2, "origin": "rectification"}),
+        ("problem_raised", "system", {"id": support.P1, "level": 2, "origin": "rectification"}),
     ]
 
 
@@ -296,7 +246,7 @@ def problem_open(project: Project) -> None:
 
 def problem_resolved(project: Project) -> None:
     problem_open(project)
-    act(project, ResolveProblem(actor=AGENT, problem_id=f"{CODE}-P1", resolution="reissued"), at(9.5))
+    act(project, ResolveProblem(actor=AGENT, problem_id=support.P1, resolution="reissued"), at(9.5))
 
 
 def rect_open(project: Project) -> None:
@@ -328,15 +278,14 @@ def rect_accepted(project: Project) -> None:
 def test_finished_only_when_ended_nothing_open_and_the_window_used_up(
     prepare: Callable[[Project], None], wake_at: datetime, finished: bool
 ) -> None:
-    project = completed()  # the rating window runs T0 .. T0 + 10 days
-    time_clocks(project, T0)
+    project = support.timed(support.completed())  # the rating window runs T0 .. T0 + 10 days
     prepare(project)
     wake(project, wake_at)
     assert project.finished is finished
 
 
 def test_a_project_not_ended_is_not_finished() -> None:
-    project = approved()
+    project = support.approved()
     assert (project.finished, project.window) == (False, None)
 
 

@@ -12,45 +12,19 @@ import pytest
 
 from domain.catalog import CategorySpec, StepSpec
 from domain.clock import ClockTiming, Span, fingerprint
-from domain.project import OpenProblem, Project, RaiseProblem, Rate, ResolveProblem, Withdraw
-from tests.domain.support import (
-    AGENT,
-    CODE,
-    MICRO,
-    OFFICE,
-    OWNER,
-    T0,
-    actions,
-    at,
-    chief,
-    completed,
-    decide,
-    events,
-    fresh,
-    granted,
-    mark,
-    new_project,
-    pass_steps,
-    reviewing,
-    revoked,
-    statuses,
-    submit,
-    time_clocks,
-    verify,
-    wake,
-    withdrawn,
-)
+from domain.project import OpenProblem, Project, ResolveProblem, Withdraw
+from tests.domain import support
+from tests.domain.support import MICRO, OWNER, P1, T0, Situation, at, decide, mark, submit, time_clocks, timed, wake
 
-P1 = f"{CODE}-P1"
+P2 = f"{support.CODE}-P2"
 
 
 def low_risk_in_review() -> Project:
     """low_risk at T0: filing (1 day, deemed approval) and combined_permit (2 days, problem) in review."""
-    project = new_project("low_risk")
+    project = support.new_project("low_risk")
     submit(project, "filing", T0)
     submit(project, "combined_permit", T0)
-    time_clocks(project, T0)
-    return project
+    return timed(project)
 
 
 # --- overdue: the deadline instant, and the two policies ---------------------------------------
@@ -107,7 +81,7 @@ def test_the_problem_policy_raises_a_level_1_problem_from_the_deadline() -> None
         "is over its 2-working-day limit (nrp)"
     )
     assert problem.clock.spans == [Span(start=at(2))]
-    assert events(project, since) == [
+    assert support.events(project, since) == [
         ("deemed_approved", "system", None, "filing"),  # filing was due at T0 + 1 day
         ("overdue", "system", None, "combined_permit"),
         ("problem_raised", "system", None, "combined_permit"),
@@ -123,11 +97,14 @@ def test_an_overdue_step_raises_its_problem_once() -> None:
 
 
 def test_a_deemed_approval_moves_the_chain_on() -> None:
-    project = new_project("photovoltaic")
+    project = support.new_project("photovoltaic")
     submit(project, "filing", T0)
     time_clocks(project, T0)
     wake(project, at(2))
-    assert statuses(project, ["filing", "roof_safety"]) == {"filing": "approved", "roof_safety": "awaiting_submission"}
+    assert support.statuses(project, ["filing", "roof_safety"]) == {
+        "filing": "approved",
+        "roof_safety": "awaiting_submission",
+    }
     assert project.step("roof_safety").opened_at == at(2)
 
 
@@ -155,16 +132,16 @@ QUICK_PERMIT = CategorySpec(
 
 
 def test_a_deemed_approval_of_a_re_application_resolves_the_revocation() -> None:
-    project = new_project(QUICK_PERMIT)
+    project = support.new_project(QUICK_PERMIT)
     submit(project, "filing", T0, commitment=True)
-    verify(project, "filing", at(1), "fail", "a false statement")
+    support.verify(project, "filing", at(1), "fail", "a false statement")
     submit(project, "filing", at(2))  # the standard re-application, due at T0 + 4
     time_clocks(project, at(2))
     since = mark(project)
     wake(project, at(4))
     step = project.step("filing")
     assert (step.status, step.revocation_open, project.status) == ("approved", False, "active")
-    assert actions(project, since)[:2] == ["deemed_approved", "resumed"]
+    assert support.actions(project, since)[:2] == ["deemed_approved", "resumed"]
     submit(project, "permit", at(5))  # the chain moves again
     assert project.step("permit").status == "in_review"
 
@@ -178,9 +155,7 @@ def test_a_deemed_approval_of_a_re_application_resolves_the_revocation() -> None
     ],
 )
 def test_an_overdue_verification_raises_a_problem_from_its_deadline(wake_at: datetime, raised: list[datetime]) -> None:
-    project = fresh()
-    submit(project, "land_prereview", T0, commitment=True)
-    time_clocks(project, T0)
+    project = timed(support.committed())
     project.tick(wake_at)
     assert [p.clock.spans[0].start for p in project.problems] == raised
     assert project.step("land_prereview").verification_overdue_handled is bool(raised)
@@ -205,14 +180,13 @@ def colours(project: Project) -> tuple[str, str]:
 def test_a_step_turns_yellow_at_warn_at_and_red_at_its_deadline(
     wake_at: datetime, step_colour: str, project_colour: str
 ) -> None:
-    project = reviewing()
-    time_clocks(project, T0)
+    project = timed(support.reviewing())
     project.tick(wake_at)
     assert colours(project) == (step_colour, project_colour)
 
 
 def test_the_project_takes_the_worst_colour_of_its_steps() -> None:
-    project = reviewing()  # project_approval: yellow from T0 + 8
+    project = support.reviewing()  # project_approval: yellow from T0 + 8
     submit(project, "land_prereview", at(5))  # yellow from T0 + 13
     time_clocks(project, at(5))
     project.tick(at(8))
@@ -233,18 +207,10 @@ def statuses_colours(project: Project) -> dict[str, str]:
     ],
 )
 def test_a_returned_step_keeps_the_colour_of_the_days_it_used(used: int, colour: str) -> None:
-    project = reviewing()
+    project = support.reviewing()
     decide(project, "project_approval", at(used), "return", "add the site plan")
     time_clocks(project, at(used))
     assert colours(project) == (colour, colour)
-
-
-def problem_at_level(level: int) -> Project:
-    project = fresh()
-    project.act(OpenProblem(actor=OWNER, summary="stuck"), T0)
-    for holder in [AGENT, chief("initiation"), OFFICE][: level - 1]:
-        project.act(RaiseProblem(actor=holder, problem_id=P1, reason="no answer"), T0)
-    return project
 
 
 @pytest.mark.parametrize(
@@ -257,25 +223,22 @@ def problem_at_level(level: int) -> Project:
     ],
 )
 def test_an_open_problem_is_yellow_and_red_from_level_3(level: int, colour: str) -> None:
-    assert problem_at_level(level).colour == colour
+    assert support.problem_at(level)().colour == colour
 
 
 def test_an_open_revocation_is_red() -> None:
-    project = revoked()
+    project = support.revoked()
     assert (project.step("land_prereview").colour, project.colour) == ("red", "red")
 
 
 def test_a_granted_verification_window_has_its_own_colour() -> None:
-    project = granted()
-    time_clocks(project, T0)
+    project = timed(support.granted())
     project.tick(at(16))
     assert project.step("land_prereview").colour == "yellow"
 
 
 def test_an_ended_project_is_green_once_no_problem_is_open() -> None:
-    project = reviewing()
-    time_clocks(project, T0)
-    wake(project, at(10))
+    project = support.overdue()
     assert (project.status, project.colour) == ("active", "red")
     project.act(Withdraw(actor=OWNER), at(11))
     assert (project.status, project.colour) == ("withdrawn", "green")
@@ -283,22 +246,20 @@ def test_an_ended_project_is_green_once_no_problem_is_open() -> None:
 
 
 def test_an_ended_project_is_green_even_with_a_late_verification_window() -> None:
-    project = granted()
-    time_clocks(project, T0)
+    project = timed(support.granted())
     project.act(Withdraw(actor=OWNER), at(17))  # the window paused with 17 of its 20 days used
     time_clocks(project, at(17))
     assert (project.step("land_prereview").colour, project.colour) == ("yellow", "green")
 
 
 def test_a_completed_project_with_an_open_problem_keeps_its_colour() -> None:
-    project = completed()
+    project = support.completed()
     project.act(OpenProblem(actor=OWNER, summary="the certificate is wrong"), at(1))
     assert project.colour == "yellow"
 
 
 def test_each_change_of_the_projects_colour_is_an_event() -> None:
-    project = reviewing()
-    time_clocks(project, T0)
+    project = timed(support.reviewing())
     since = mark(project)
     wake(project, at(8))
     wake(project, at(10))
@@ -309,24 +270,19 @@ def test_each_change_of_the_projects_colour_is_an_event() -> None:
 # --- the next wake-up --------------------------------------------------------------------------
 
 
-def nothing_running() -> Project:
-    return fresh()
-
-
-def one_step_in_review() -> Project:
-    project = reviewing()
-    time_clocks(project, T0)
-    return project
+def timed_at(situation: Situation, now: datetime = T0) -> Situation:
+    """The situation with its clocks timed at `now`."""
+    return lambda: timed(situation(), now)
 
 
 def warning_seen() -> Project:
-    project = one_step_in_review()
+    project = timed(support.reviewing())
     project.tick(at(8))
     return project
 
 
 def two_steps_in_review() -> Project:
-    project = reviewing()
+    project = support.reviewing()
     submit(project, "land_prereview", at(1))
     time_clocks(project, at(1))
     project.tick(at(8.5))  # project_approval's warning seen, land_prereview's (T0 + 9) not yet
@@ -334,58 +290,30 @@ def two_steps_in_review() -> Project:
 
 
 def a_problem_due_first() -> Project:
-    project = one_step_in_review()
+    project = timed(support.reviewing())
     project.act(OpenProblem(actor=OWNER, summary="stuck"), at(0.5))
-    time_clocks(project, at(0.5))
-    return project
+    return timed(project, at(0.5))
 
 
 def overdue_handled() -> Project:
-    project = one_step_in_review()
+    project = timed(support.reviewing())
     wake(project, at(10.25))
-    return project
-
-
-def a_verification_window() -> Project:
-    project = fresh()
-    submit(project, "land_prereview", T0, commitment=True)
-    time_clocks(project, T0)
-    return project
-
-
-def a_rectification() -> Project:
-    project = fresh()
-    pass_steps(project, ["project_approval"])
-    project.act(Rate(actor=OWNER, step="project_approval", score=1), at(1))
-    time_clocks(project, at(1))
-    return project
-
-
-def a_rating_window() -> Project:
-    project = withdrawn()
-    time_clocks(project, at(2))
-    return project
-
-
-def suspended() -> Project:
-    project = revoked()
-    time_clocks(project, at(1))
     return project
 
 
 @pytest.mark.parametrize(
     ("situation", "expected"),
     [
-        pytest.param(nothing_running, None, id="nothing-running"),
-        pytest.param(one_step_in_review, at(8), id="a-step-warns-first"),
+        pytest.param(support.fresh, None, id="nothing-running"),
+        pytest.param(timed_at(support.reviewing), at(8), id="a-step-warns-first"),
         pytest.param(warning_seen, at(10), id="a-warning-already-seen-is-skipped"),
         pytest.param(two_steps_in_review, at(9), id="the-earliest-of-two-steps"),
         pytest.param(a_problem_due_first, at(1.5), id="a-problem-due-first"),
         pytest.param(overdue_handled, at(11), id="an-overdue-step-no-longer-wakes"),
-        pytest.param(a_verification_window, at(16), id="a-verification-window-warns"),
-        pytest.param(a_rectification, at(6), id="a-rectification-limit"),
-        pytest.param(a_rating_window, at(12), id="the-rating-window"),
-        pytest.param(suspended, at(3), id="suspended-only-the-revocation-problem"),
+        pytest.param(timed_at(support.committed), at(16), id="a-verification-window-warns"),
+        pytest.param(timed_at(support.rated_badly, at(1)), at(6), id="a-rectification-limit"),
+        pytest.param(timed_at(support.withdrawn, at(2)), at(12), id="the-rating-window"),
+        pytest.param(timed_at(support.revoked, at(1)), at(3), id="suspended-only-the-revocation-problem"),
     ],
 )
 def test_the_next_wake_up_is_the_earliest_moment_time_changes_something(
@@ -401,14 +329,21 @@ def test_without_skipping_a_seen_warning_still_wakes() -> None:
 # --- timings -----------------------------------------------------------------------------------
 
 
-def timing(ref: str, spans: list[Span], deadline: datetime | None, provisional: bool = False) -> ClockTiming:
+def timing(
+    ref: str, spans: list[Span], deadline: datetime | None, provisional: bool = False, used: float = 0
+) -> ClockTiming:
     return ClockTiming(
-        ref=ref, fingerprint=fingerprint(spans), used_days=0, deadline=deadline, warn_at=None, provisional=provisional
+        ref=ref,
+        fingerprint=fingerprint(spans),
+        used_days=used,
+        deadline=deadline,
+        warn_at=None,
+        provisional=provisional,
     )
 
 
 def test_a_timing_for_spans_that_changed_since_is_ignored() -> None:
-    project = reviewing()
+    project = support.reviewing()
     computed_for_t0 = timing("step:project_approval", [Span(start=T0)], at(10))
     decide(project, "project_approval", at(2), "return", "add the site plan")
     project.apply_timings([computed_for_t0], at(2))
@@ -417,14 +352,14 @@ def test_a_timing_for_spans_that_changed_since_is_ignored() -> None:
 
 
 def test_a_timing_for_the_current_spans_is_stored() -> None:
-    project = reviewing()
+    project = support.reviewing()
     project.apply_timings([timing("step:project_approval", [Span(start=T0)], at(10))], T0)
     clock = project.step("project_approval").clock
     assert (clock.deadline, clock.stale) == (at(10), False)
 
 
 def test_a_timing_for_an_unknown_clock_is_ignored() -> None:
-    project = reviewing()
+    project = support.reviewing()
     before = project.model_dump(exclude={"checked_at"})
     project.apply_timings([timing("step:no_such_step", [Span(start=T0)], at(10))], T0)
     assert project.model_dump(exclude={"checked_at"}) == before
@@ -436,13 +371,13 @@ def test_a_timing_for_an_unknown_clock_is_ignored() -> None:
 def mixed_clocks() -> Project:
     """project_approval returned (paused, still open), land_prereview granted (verification running),
     land_use_permit approved (paused for good), problem P1 resolved, problem P2 open; all timed."""
-    project = fresh()
+    project = support.fresh()
     submit(project, "project_approval", T0)
     decide(project, "project_approval", at(2), "return", "add the site plan")
     submit(project, "land_prereview", T0, commitment=True)
-    pass_steps(project, ["land_use_permit"], at(0.5))
+    support.pass_steps(project, ["land_use_permit"], at(0.5))
     project.act(OpenProblem(actor=OWNER, summary="first"), at(1))
-    project.act(ResolveProblem(actor=AGENT, problem_id=P1, resolution="done"), at(1.5))
+    project.act(ResolveProblem(actor=support.AGENT, problem_id=P1, resolution="done"), at(1.5))
     project.act(OpenProblem(actor=OWNER, summary="second"), at(1))
     time_clocks(project, at(2))
     assert project.stale_clocks() == []
@@ -456,11 +391,11 @@ def stale_refs(project: Project) -> set[str]:
 def test_a_calendar_change_marks_only_the_clocks_still_counting() -> None:
     project = mixed_clocks()
     assert project.calendar_changed() == 3
-    assert stale_refs(project) == {"step:project_approval", "verify:land_prereview", f"problem:{CODE}-P2"}
+    assert stale_refs(project) == {"step:project_approval", "verify:land_prereview", f"problem:{P2}"}
 
 
 def test_after_the_end_only_the_rating_window_still_counts() -> None:
-    project = withdrawn()
+    project = support.withdrawn()
     time_clocks(project, at(2))
     assert project.calendar_changed() == 1
     assert stale_refs(project) == {"window"}
@@ -471,16 +406,9 @@ def retimed(project: Project) -> list[ClockTiming]:
     problem keeps its deadline, the paused step gets new used days and no deadline."""
     clocks = project.clocks()
     return [
-        ClockTiming(
-            ref="step:project_approval",
-            fingerprint=fingerprint(clocks["step:project_approval"].spans),
-            used_days=2.5,
-            deadline=None,
-            warn_at=None,
-            provisional=False,
-        ),
+        timing("step:project_approval", clocks["step:project_approval"].spans, None, used=2.5),
         timing("verify:land_prereview", clocks["verify:land_prereview"].spans, at(21), provisional=True),
-        timing(f"problem:{CODE}-P2", clocks[f"problem:{CODE}-P2"].spans, at(2)),
+        timing(f"problem:{P2}", clocks[f"problem:{P2}"].spans, at(2)),
     ]
 
 
@@ -510,7 +438,7 @@ def test_a_moved_deadline_of_a_running_clock_is_recorded_with_the_reason() -> No
 
 
 def test_a_clock_timed_for_the_first_time_has_no_deadline_to_move() -> None:
-    project = reviewing()  # submitted at T0, not timed yet
+    project = support.reviewing()  # submitted at T0, not timed yet
     assert project.calendar_changed() == 1
     since = mark(project)
     project.apply_timings([timing("step:project_approval", [Span(start=T0)], at(10))], T0, reason="calendar changed")
