@@ -8,22 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from domain import project as rules
 from domain.access import Actor
 from domain.errors import ActionRefused
-from domain.project import (
-    Action,
-    AnswerRectification,
-    Decide,
-    JudgeRectification,
-    OpenProblem,
-    Project,
-    RaiseProblem,
-    Rate,
-    ResolveProblem,
-    Submit,
-    Verify,
-    Withdraw,
-)
 
 # Text the checks ask for; the form asks the person for the real one.
 SOME_TEXT = "…"
@@ -44,7 +31,7 @@ class Offer:
         return any(self.steps.values()) or any(self.problems.values()) or any(self.rectifications.values())
 
 
-def allowed(project: Project, action: Action) -> bool:
+def allowed(project: rules.Project, action: rules.Action) -> bool:
     try:
         project.check(action)
     except ActionRefused:
@@ -52,31 +39,33 @@ def allowed(project: Project, action: Action) -> bool:
     return True
 
 
-def offer(project: Project, actor: Actor, revocation_elsewhere: bool) -> Offer:
+def offer(project: rules.Project, actor: Actor, revocation_elsewhere: bool) -> Offer:
     """Every action the rules accept from `actor` on `project` now."""
     found = Offer(
-        withdraw=allowed(project, Withdraw(actor=actor)),
-        open_problem=allowed(project, OpenProblem(actor=actor, summary=SOME_TEXT)),
+        withdraw=allowed(project, rules.Withdraw(actor=actor)),
+        open_problem=allowed(project, rules.OpenProblem(actor=actor, summary=SOME_TEXT)),
     )
     for step in project.steps:
         candidates = {
-            "submit": Submit(step=step.key, actor=actor, revocation_elsewhere=revocation_elsewhere),
-            "commit": Submit(step=step.key, actor=actor, commitment=True, revocation_elsewhere=revocation_elsewhere),
-            "decide": Decide(step=step.key, actor=actor, outcome="approve"),
-            "verify": Verify(step=step.key, actor=actor, outcome="pass"),
-            "rate": Rate(step=step.key, actor=actor, score=5),
+            "submit": rules.Submit(step=step.key, actor=actor, revocation_elsewhere=revocation_elsewhere),
+            "commit": rules.Submit(
+                step=step.key, actor=actor, commitment=True, revocation_elsewhere=revocation_elsewhere
+            ),
+            "decide": rules.Decide(step=step.key, actor=actor, outcome="approve"),
+            "verify": rules.Verify(step=step.key, actor=actor, outcome="pass"),
+            "rate": rules.Rate(step=step.key, actor=actor, score=5),
         }
         found.steps[step.key] = [name for name, action in candidates.items() if allowed(project, action)]
     for problem in project.problems:
-        candidates_p: dict[str, Action] = {
-            "raise": RaiseProblem(problem_id=problem.id, actor=actor, reason=SOME_TEXT),
-            "resolve": ResolveProblem(problem_id=problem.id, actor=actor, resolution=SOME_TEXT),
+        candidates_p: dict[str, rules.Action] = {
+            "raise": rules.RaiseProblem(problem_id=problem.id, actor=actor, reason=SOME_TEXT),
+            "resolve": rules.ResolveProblem(problem_id=problem.id, actor=actor, resolution=SOME_TEXT),
         }
         found.problems[problem.id] = [name for name, action in candidates_p.items() if allowed(project, action)]
     for rect in project.rectifications:
-        candidates_r: dict[str, Action] = {
-            "answer": AnswerRectification(rectification_id=rect.id, actor=actor, answer=SOME_TEXT),
-            "judge": JudgeRectification(rectification_id=rect.id, actor=actor, accept=True),
+        candidates_r: dict[str, rules.Action] = {
+            "answer": rules.AnswerRectification(rectification_id=rect.id, actor=actor, answer=SOME_TEXT),
+            "judge": rules.JudgeRectification(rectification_id=rect.id, actor=actor, accept=True),
         }
         found.rectifications[rect.id] = [name for name, action in candidates_r.items() if allowed(project, action)]
     return found

@@ -9,7 +9,9 @@ from jinja2.runtime import Context
 
 from domain.bilingual import split_bilingual
 from domain.catalog import DEPARTMENTS
+from domain.project import StepView
 from web import labels
+from web.i18n import Language
 
 
 @pass_context
@@ -55,7 +57,9 @@ def step_light(context: Context, step: Any) -> str:
     if step.colour == "red":
         if left >= 0:
             return colour + " · " + _(PAST_DEADLINE)
-        return f"{colour} · " + ngettext("%(n)d working day overdue", "%(n)d working days overdue", -left) % {"n": -left}
+        return f"{colour} · " + ngettext("%(n)d working day overdue", "%(n)d working days overdue", -left) % {
+            "n": -left
+        }
     return f"{colour} · " + ngettext("%(n)d working day left", "%(n)d working days left", left) % {"n": left}
 
 

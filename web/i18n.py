@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -53,7 +54,7 @@ class Language:
     def datetime(self, value: datetime, tz: str) -> str:
         """An instant in the office's time zone, to the minute."""
         pattern = "y年M月d日 HH:mm" if self.tag == CHINESE else "d MMM y, HH:mm"
-        return format_datetime(value, pattern, tzinfo=tz, locale=self.locale)
+        return format_datetime(value, pattern, tzinfo=ZoneInfo(tz), locale=self.locale)
 
 
 def catalog_files() -> list[Path]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def N_(message: str) -> str:  # noqa: N802 (the usual name of a gettext marker)
+def N_(message: str) -> str:
     """Mark a message for translation where it is defined; it is translated where it is shown."""
     return message
 
@@ -54,7 +54,12 @@ ORIGIN = {
     "revocation": N_("Revoked commitment"),
     "rectification": N_("Rectification not accepted"),
 }
-LEVEL = {1: N_("Level 1 · deputy"), 2: N_("Level 2 · section chief"), 3: N_("Level 3 · office"), 4: N_("Level 4 · leader")}
+LEVEL = {
+    1: N_("Level 1 · deputy"),
+    2: N_("Level 2 · section chief"),
+    3: N_("Level 3 · office"),
+    4: N_("Level 4 · leader"),
+}
 # What each line of the audit timeline says happened.
 EVENT = {
     "created": N_("Project created"),

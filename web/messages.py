@@ -52,9 +52,9 @@ def main() -> int:
     missing = untranslated()
     for key, where in missing.items():
         if isinstance(key, tuple):
-            print(f"#: {where}\nmsgid {_quoted(key[0])}\nmsgid_plural {_quoted(key[1])}\nmsgstr[0] \"\"\n")
+            print(f'#: {where}\nmsgid {_quoted(key[0])}\nmsgid_plural {_quoted(key[1])}\nmsgstr[0] ""\n')
         else:
-            print(f"#: {where}\nmsgid {_quoted(key)}\nmsgstr \"\"\n")
+            print(f'#: {where}\nmsgid {_quoted(key)}\nmsgstr ""\n')
     print(f"{len(missing)} messages without Chinese", file=sys.stderr)
     return 1 if missing else 0
 

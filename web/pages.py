@@ -49,11 +49,33 @@ class MenuItem:
 
 # The menu of each role: where its work is.
 MENUS: dict[str, list[tuple[str, str]]] = {
-    "owner": [("/", N_("My projects")), ("/p/new", N_("New project")), ("/inbox", N_("To do")), ("/p/lookup", N_("Find a project"))],
-    "agent": [("/", N_("My projects")), ("/inbox", N_("To do")), ("/p/new", N_("New project")), ("/p/lookup", N_("Find a project"))],
+    "owner": [
+        ("/", N_("My projects")),
+        ("/p/new", N_("New project")),
+        ("/inbox", N_("To do")),
+        ("/p/lookup", N_("Find a project")),
+    ],
+    "agent": [
+        ("/", N_("My projects")),
+        ("/inbox", N_("To do")),
+        ("/p/new", N_("New project")),
+        ("/p/lookup", N_("Find a project")),
+    ],
     "reviewer": [("/", N_("Department inbox")), ("/p", N_("Projects")), ("/p/lookup", N_("Find a project"))],
-    "section_chief": [("/", N_("Dashboard")), ("/queue", N_("Problems")), ("/inbox", N_("To do")), ("/statistics", N_("Statistics")), ("/p", N_("Projects"))],
-    "leader": [("/", N_("Dashboard")), ("/queue", N_("Problems")), ("/inbox", N_("To do")), ("/statistics", N_("Statistics")), ("/p", N_("Projects"))],
+    "section_chief": [
+        ("/", N_("Dashboard")),
+        ("/queue", N_("Problems")),
+        ("/inbox", N_("To do")),
+        ("/statistics", N_("Statistics")),
+        ("/p", N_("Projects")),
+    ],
+    "leader": [
+        ("/", N_("Dashboard")),
+        ("/queue", N_("Problems")),
+        ("/inbox", N_("To do")),
+        ("/statistics", N_("Statistics")),
+        ("/p", N_("Projects")),
+    ],
     "office": [
         ("/", N_("Dashboard")),
         ("/queue", N_("Problems")),

@@ -22,26 +22,11 @@ from api.commands import CommandsDep
 from api.deps import ServicesDep, SessionDep, actor_of
 from api.errors import ApiError
 from api.queries import owner_revocation_open, project_events
+from domain import project as rules
 from domain.access import Actor
 from domain.catalog import STAGE_ORDER
 from domain.clock import used_days_at
 from domain.errors import ActionRefused
-from domain.project import (
-    Action,
-    AnswerRectification,
-    Decide,
-    JudgeRectification,
-    OpenProblem,
-    Project,
-    RaiseProblem,
-    Rate,
-    ResolveProblem,
-    StepView,
-    Submit,
-    Verify,
-    Withdraw,
-    step_view,
-)
 from models.tables import ProjectRow
 from web.actions import offer
 from web.labels import N_
@@ -57,49 +42,51 @@ class PageAction:
     """One form of the project page: the API body it is validated as, the action it becomes."""
 
     body: Any
-    action: type[Action]
+    action: type[rules.Action]
     update: Callable[..., Any]
     done: str  # what the banner says afterwards
     target: str | None = None  # the action's field the form's `target` fills
     fixed: dict[str, Any] = field(default_factory=dict)
 
-    def build(self, body: dict[str, Any], actor: Actor, target: str) -> Action:
+    def build(self, body: dict[str, Any], actor: Actor, target: str) -> rules.Action:
         named = {self.target: target} if self.target else {}
         return self.action(actor=actor, **body, **named, **self.fixed)
 
 
 W = ProjectWorkflow
 PAGE_ACTIONS: dict[str, PageAction] = {
-    "submit": PageAction(schemas.SubmitBody, Submit, W.submit, N_("The application was submitted."), "step"),
+    "submit": PageAction(schemas.SubmitBody, rules.Submit, W.submit, N_("The application was submitted."), "step"),
     "commit": PageAction(
         schemas.SubmitBody,
-        Submit,
+        rules.Submit,
         W.submit,
         N_("The commitment was signed and the permit granted."),
         "step",
         {"commitment": True},
     ),
-    "decide": PageAction(schemas.DecisionBody, Decide, W.decide, N_("The decision was recorded."), "step"),
-    "verify": PageAction(schemas.VerificationBody, Verify, W.verify, N_("The verification was recorded."), "step"),
-    "rate": PageAction(schemas.RatingBody, Rate, W.rate, N_("Thank you for rating."), "step"),
-    "withdraw": PageAction(schemas.WithdrawBody, Withdraw, W.withdraw, N_("The project was withdrawn.")),
-    "open_problem": PageAction(schemas.ProblemCreate, OpenProblem, W.open_problem, N_("The problem was raised.")),
+    "decide": PageAction(schemas.DecisionBody, rules.Decide, W.decide, N_("The decision was recorded."), "step"),
+    "verify": PageAction(
+        schemas.VerificationBody, rules.Verify, W.verify, N_("The verification was recorded."), "step"
+    ),
+    "rate": PageAction(schemas.RatingBody, rules.Rate, W.rate, N_("Thank you for rating."), "step"),
+    "withdraw": PageAction(schemas.WithdrawBody, rules.Withdraw, W.withdraw, N_("The project was withdrawn.")),
+    "open_problem": PageAction(schemas.ProblemCreate, rules.OpenProblem, W.open_problem, N_("The problem was raised.")),
     "raise": PageAction(
-        schemas.ProblemRaise, RaiseProblem, W.raise_problem, N_("The problem went up one level."), "problem_id"
+        schemas.ProblemRaise, rules.RaiseProblem, W.raise_problem, N_("The problem went up one level."), "problem_id"
     ),
     "resolve": PageAction(
-        schemas.ProblemResolve, ResolveProblem, W.resolve_problem, N_("The problem was resolved."), "problem_id"
+        schemas.ProblemResolve, rules.ResolveProblem, W.resolve_problem, N_("The problem was resolved."), "problem_id"
     ),
     "answer": PageAction(
         schemas.RectificationAnswer,
-        AnswerRectification,
+        rules.AnswerRectification,
         W.answer_rectification,
         N_("The answer was sent to the owner."),
         "rectification_id",
     ),
     "judge": PageAction(
         schemas.RectificationJudgement,
-        JudgeRectification,
+        rules.JudgeRectification,
         W.judge_rectification,
         N_("Your judgement was recorded."),
         "rectification_id",
@@ -108,15 +95,15 @@ PAGE_ACTIONS: dict[str, PageAction] = {
 DONE = {name: action.done for name, action in PAGE_ACTIONS.items()}
 
 
-async def project_context(
-    request: Request, code: str, user: Any, svc: ServicesDep, db: SessionDep
-) -> dict[str, Any]:
+async def project_context(request: Request, code: str, user: Any, svc: ServicesDep, db: SessionDep) -> dict[str, Any]:
     """Everything the project page shows, from the read model."""
     row = (await db.exec(select(ProjectRow).where(col(ProjectRow.code) == code))).one()
-    project = Project.model_validate(row.state)
+    project = rules.Project.model_validate(row.state)
     calendar = await svc.calendar.calendar(db)
     now = datetime.now(UTC)
-    views: dict[str, StepView] = {s.key: step_view(s, used_days_at(calendar, s.clock, now)) for s in project.steps}
+    views: dict[str, rules.StepView] = {
+        s.key: rules.step_view(s, used_days_at(calendar, s.clock, now)) for s in project.steps
+    }
     events = await project_events(db, code)
     reasons: dict[str, str] = {}
     for event in events:  # the latest return or failed inspection of each step, with its reason
@@ -151,14 +138,18 @@ async def project_page(
 
 
 @router.get("/p/{code}/lights")
-async def project_lights(request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep) -> Response:
+async def project_lights(
+    request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep
+) -> Response:
     """The lights of the open page, swapped in place by htmx every few seconds."""
     context = await project_context(request, code, user, svc, db)
     return page(request, "project_lights.html", **context)
 
 
 @router.post("/p/{code}/act", dependencies=[FormChecked])
-async def act(request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep, send: CommandsDep) -> Response:
+async def act(
+    request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep, send: CommandsDep
+) -> Response:
     """One form of the project page: validated like the API's body, sent as the same action."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     kind, target = form.pop("action", ""), form.pop("target", "")
@@ -176,15 +167,24 @@ async def act(request: Request, code: VisibleCode, user: Caller, svc: ServicesDe
     try:
         await send.act(acting, chosen.update, action)
     except (ApiError, ActionRefused) as err:
-        return await _again(request, code, user, svc, db, err.status, {"": refusal_message(request, err.code)}, kind, target)
+        return await _again(
+            request, code, user, svc, db, err.status, {"": refusal_message(request, err.code)}, kind, target
+        )
     anchor = f"#{target}" if target else ""
     return see_other(f"/p/{code}?done={kind}{anchor}")
 
 
 async def _again(
-    request: Request, code: str, user: Any, svc: ServicesDep, db: SessionDep, status: int, errors: dict[str, str], kind: str, target: str
+    request: Request,
+    code: str,
+    user: Any,
+    svc: ServicesDep,
+    db: SessionDep,
+    status: int,
+    errors: dict[str, str],
+    kind: str,
+    target: str,
 ) -> Response:
     """The page again, with what went wrong at the top and the form that failed open."""
     context = await project_context(request, code, user, svc, db)
     return page(request, "project.html", status, errors=errors, failed=(kind, target), **context)
-
