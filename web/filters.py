@@ -42,25 +42,24 @@ def moment(context: Context, value: Any) -> str:
     return str(context["lang"].datetime(value, context["tz"])) if value else ""
 
 
-def days_left(step: Any) -> int:
+def days_left(step: StepView) -> int:
     """Whole working days left of a step's limit (negative: overdue by that many)."""
-    used = float(step.used_fraction) * step.limit_working_days
+    used = step.used_fraction * step.limit_working_days
     return round(step.limit_working_days - used)
 
 
 @pass_context
-def step_light(context: Context, step: Any) -> str:
+def step_light(context: Context, step: StepView) -> str:
     """A step's light in words, never by colour alone: 红灯 · 超期 2 个工作日."""
-    _, ngettext = context["_"], context["ngettext"]
-    colour = _(labels.COLOUR[step.colour])
+    lang: Language = context["lang"]
+    colour = lang.gettext(labels.COLOUR[step.colour])
     left = days_left(step)
     if step.colour == "red":
         if left >= 0:
-            return colour + " · " + _(PAST_DEADLINE)
-        return f"{colour} · " + ngettext("%(n)d working day overdue", "%(n)d working days overdue", -left) % {
-            "n": -left
-        }
-    return f"{colour} · " + ngettext("%(n)d working day left", "%(n)d working days left", left) % {"n": left}
+            return colour + " · " + lang.gettext(PAST_DEADLINE)
+        overdue = lang.ngettext("%(n)d working day overdue", "%(n)d working days overdue", -left)
+        return f"{colour} · " + overdue % {"n": -left}
+    return f"{colour} · " + lang.ngettext("%(n)d working day left", "%(n)d working days left", left) % {"n": left}
 
 
 PAST_DEADLINE = labels.N_("past its deadline")
