@@ -6,9 +6,11 @@ import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from domain.bilingual import Bilingual, split_bilingual
 
 
 class Stage(StrEnum):
@@ -22,18 +24,34 @@ class Stage(StrEnum):
 
 STAGE_ORDER: tuple[Stage, ...] = tuple(Stage)
 
-# Department codes; each has reviewers bound to it.
-DEPARTMENTS: dict[str, str] = {
-    "drc": "发展和改革委员会 Development and Reform",
-    "nrp": "规划和自然资源局 Natural Resources and Planning",
-    "housing": "住房和城乡建设委员会 Housing and Construction",
-    "fire": "消防救援支队 Fire",
-    "cad": "民防办 Civil Air Defence",
-    "archives": "城建档案馆 Urban Construction Archives",
-    "survey": "测绘院 Surveying (多测合一)",
+# Department codes, each with its name; reviewers are bound to a code.
+DEPARTMENT_NAMES: dict[str, Bilingual] = {
+    "drc": Bilingual("发展和改革委员会", "Development and Reform"),
+    "nrp": Bilingual("规划和自然资源局", "Natural Resources and Planning"),
+    "housing": Bilingual("住房和城乡建设委员会", "Housing and Construction"),
+    "fire": Bilingual("消防救援支队", "Fire"),
+    "cad": Bilingual("民防办", "Civil Air Defence"),
+    "archives": Bilingual("城建档案馆", "Urban Construction Archives"),
+    "survey": Bilingual("测绘院（多测合一）", "Surveying (consolidated survey)"),
 }
+DEPARTMENTS: dict[str, str] = {code: str(name) for code, name in DEPARTMENT_NAMES.items()}
 
 StepMode = Literal["standard", "commitment", "phased", "joint"]
+
+
+def in_two_languages(data: Any, field: str) -> Any:
+    """A '中文 English' `field` as sent before names had two parts becomes `field_zh` and `field_en`
+    (unless those are given): the office's older catalog documents stay valid."""
+    if isinstance(data, dict) and field in data:
+        data = dict(data)
+        combined = data.pop(field)
+        if isinstance(combined, str):
+            zh, en = split_bilingual(combined)
+            data.setdefault(f"{field}_zh", zh)
+            data.setdefault(f"{field}_en", en)
+    return data
+
+
 OverduePolicy = Literal["problem", "deemed_approval"]
 JointRole = Literal["survey", "inspection"]
 
@@ -44,7 +62,8 @@ class StepSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")
-    name: str
+    name_zh: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=200)
     stage: Stage
     department: str
     mode: StepMode = "standard"
@@ -59,6 +78,17 @@ class StepSpec(BaseModel):
     joint_role: JointRole | None = None
     # Phased steps only: the phases used when the owner declares none.
     default_phases: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_name_in_two(cls, data: Any) -> Any:
+        return in_two_languages(data, "name")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def name(self) -> str:
+        """Both names in one string, as the API has always shown it."""
+        return str(Bilingual(self.name_zh, self.name_en))
 
     @model_validator(mode="after")
     def _mode_fields(self) -> StepSpec:
@@ -79,11 +109,29 @@ class CategorySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")
-    name: str
-    description: str
+    name_zh: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=200)
+    description_zh: str = Field(max_length=2000)
+    description_en: str = Field(max_length=2000)
     # GB/T 40058 project type: 01 approval (审批), 02 verification (核准), 03 filing (备案).
     project_type: Literal["01", "02", "03"]
     steps: tuple[StepSpec, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_text_in_two(cls, data: Any) -> Any:
+        return in_two_languages(in_two_languages(data, "name"), "description")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def name(self) -> str:
+        """Both names in one string, as the API has always shown it."""
+        return str(Bilingual(self.name_zh, self.name_en))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def description(self) -> str:
+        return str(Bilingual(self.description_zh, self.description_en))
 
     @property
     def stages(self) -> tuple[Stage, ...]:

@@ -8,7 +8,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from domain.bilingual import split_bilingual
-from domain.catalog import DEPARTMENTS
+from domain.catalog import DEPARTMENT_NAMES
 from domain.project import StepView
 from web import labels
 from web.i18n import Language
@@ -23,7 +23,14 @@ def local_name(context: Context, text: str) -> str:
 @pass_context
 def department(context: Context, code: str) -> str:
     """A department's name in the caller's language."""
-    return split_bilingual(DEPARTMENTS.get(code, code)).in_language(context["lang"].tag)
+    name = DEPARTMENT_NAMES.get(code)
+    return name.in_language(context["lang"].tag) if name else code
+
+
+@pass_context
+def local(context: Context, item: Any) -> str:
+    """The name of a step or a category (anything with `name_zh` and `name_en`) in the caller's language."""
+    return str(item.name_zh if context["lang"].tag.startswith("zh") else item.name_en)
 
 
 @pass_context
@@ -67,6 +74,7 @@ PAST_DEADLINE = labels.N_("past its deadline")
 FILTERS = {
     "local_name": local_name,
     "department": department,
+    "local": local,
     "label": label,
     "day": day,
     "moment": moment,

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.access import SYSTEM, Actor, require_applicant
+from domain.bilingual import split_bilingual
 from domain.catalog import STAGE_ORDER, CategorySpec, StepSpec
 from domain.clock import WorkClock
 from domain.errors import conflict
@@ -74,17 +75,21 @@ def _instances(spec: StepSpec, phases: list[str], sections: list[str]) -> list[S
         "joint_role": spec.joint_role,
     }
 
-    def step(**fields: Any) -> Step:  # each instance its own clock
-        return Step.model_validate({**base, **fields, "clock": WorkClock(limit_days=spec.limit_working_days)})
+    def step(key: str, part: str = "", **fields: Any) -> Step:  # each instance its own clock
+        name, zh, en = spec.name, spec.name_zh, spec.name_en
+        if part:
+            part_zh, part_en = split_bilingual(part)
+            name, zh, en = f"{name} · {part}", f"{zh} · {part_zh}", f"{en} · {part_en}"
+        names = {"name": name, "name_zh": zh, "name_en": en}
+        clock = WorkClock(limit_days=spec.limit_working_days)
+        return Step.model_validate({**base, **fields, **names, "key": key, "clock": clock})
 
     if spec.mode == "phased":
         names = phases or list(spec.default_phases)
-        return [step(key=f"{spec.key}.{i}", name=f"{spec.name} · {n}", phase=i) for i, n in enumerate(names, 1)]
+        return [step(f"{spec.key}.{i}", n, phase=i) for i, n in enumerate(names, 1)]
     if spec.mode == "joint" and sections:
-        return [
-            step(key=f"{spec.key}.s{i}", name=f"{spec.name} · {n}", section=f"s{i}") for i, n in enumerate(sections, 1)
-        ]
-    return [step(key=spec.key, name=spec.name)]
+        return [step(f"{spec.key}.s{i}", n, section=f"s{i}") for i, n in enumerate(sections, 1)]
+    return [step(spec.key)]
 
 
 def open_ready_steps(project: ProjectState, now: datetime) -> None:

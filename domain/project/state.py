@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from domain.access import SYSTEM, Actor
+from domain.bilingual import split_bilingual
 from domain.catalog import STAGE_ORDER, OverduePolicy, Stage, StepMode
 from domain.clock import Counting, WorkClock
 from domain.errors import ActionRefused, conflict
@@ -49,6 +50,9 @@ class Step(BaseModel):
     key: str
     spec_key: str
     name: str
+    # Both names; states saved before names had two parts get them from `name`.
+    name_zh: str = ""
+    name_en: str = ""
     stage: Stage
     department: str
     mode: StepMode
@@ -71,6 +75,12 @@ class Step(BaseModel):
     ended_at: datetime | None = None
     rating: int | None = None
     colour: Colour = "green"
+
+    @model_validator(mode="after")
+    def _both_names(self) -> Step:
+        if not self.name_zh or not self.name_en:
+            self.name_zh, self.name_en = split_bilingual(self.name)
+        return self
 
     @property
     def open(self) -> bool:

@@ -14,6 +14,8 @@ class StepView(BaseModel):
 
     key: str
     name: str
+    name_zh: str
+    name_en: str
     stage: str
     department: str
     mode: str
@@ -32,7 +34,19 @@ class StepView(BaseModel):
 
 
 # The step's own fields the view shows unchanged.
-SHOWN_AS_IS = {"key", "name", "department", "mode", "status", "limit_working_days", "colour", "attempt", "commitment"}
+SHOWN_AS_IS = {
+    "key",
+    "name",
+    "name_zh",
+    "name_en",
+    "department",
+    "mode",
+    "status",
+    "limit_working_days",
+    "colour",
+    "attempt",
+    "commitment",
+}
 SHOWN_AS_IS |= {"phase", "section", "rating"}
 
 

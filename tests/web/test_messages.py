@@ -10,7 +10,9 @@ def test_every_message_of_the_pages_has_chinese() -> None:
     found = messages()
     assert len(found) > 100  # the extraction really reads the templates and the code
     missing = untranslated()
-    assert not missing, f"no Chinese for {len(missing)} messages (python -m web.messages prints them): {list(missing)[:10]}"
+    assert not missing, (
+        f"no Chinese for {len(missing)} messages (python -m web.messages prints them): {list(missing)[:10]}"
+    )
 
 
 def test_the_catalog_has_no_message_the_pages_no_longer_use() -> None:
