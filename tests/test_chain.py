@@ -35,17 +35,29 @@ async def test_general_project_walks_the_whole_chain(api: Api) -> None:
 
 
 async def test_decision_is_visible_to_everyone_when_it_returns(api: Api) -> None:
-    code = (await create(api, "general"))["code"]
+    created = await create(api, "general")
+    code, agent = created["code"], created["agent"]
+    other_agent = {"agent-1": "agent-2", "agent-2": "agent-1"}[agent]
     r = await api.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})
     assert r.status_code == 200, r.text
     r = await api.post(f"/projects/{code}/steps/project_approval/decision", "reviewer-drc", json={"outcome": "approve"})
     assert r.status_code == 200, r.text
     assert r.json()["step"]["status"] == "approved"
-    for user in ("owner-a", "agent-1", "reviewer-drc", "leader-1"):
+    # Everyone who may see the project sees the decision as soon as it returns: its owner, its
+    # agent, the reviewers of the departments it reached (drc decided; nrp's land pre-review opened
+    # with it), the section chief, the office and the leader.
+    for user in ("owner-a", agent, "reviewer-drc", "reviewer-nrp", "chief-initiation", "office-1", "leader-1"):
         seen = await api.get(f"/projects/{code}", user)
-        if seen.status_code == 404:  # the project's agent may be agent-2
-            continue
-        assert steps(seen.json())["project_approval"]["status"] == "approved"
+        assert seen.status_code == 200, f"{user}: {seen.status_code} {seen.text[:200]}"
+        assert steps(seen.json())["project_approval"]["status"] == "approved", user
+        timeline = await api.get(f"/projects/{code}/events", user)
+        assert timeline.status_code == 200, f"{user}: {timeline.status_code} {timeline.text[:200]}"
+        assert [e["actor"] for e in timeline.json() if e["action"] == "approved"] == ["reviewer-drc"], user
+    # And nobody else: the other deputy, another owner, a department the chain has not reached.
+    for user in (other_agent, "owner-b", "reviewer-fire"):
+        for path in (f"/projects/{code}", f"/projects/{code}/events"):
+            hidden = await api.get(path, user)
+            assert hidden.status_code == 404, f"{user} {path}: {hidden.status_code} {hidden.text[:200]}"
     assert (await view(api, code))["version"] >= 3
 
 

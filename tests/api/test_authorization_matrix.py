@@ -47,11 +47,18 @@ FORBIDDEN = frozenset({403})
 HIDDEN = frozenset({404})
 UNAUTHENTICATED = frozenset({401})
 
-ROLES = ("owner", "agent", "reviewer", "chief", "office", "leader")
+# Columns: the demo users of each role, and two more reviewers of the world project (below):
+# `other_reviewer` reviews for a department the project has reached (nrp: its land pre-review is
+# open) but which does not own `project_approval` (drc) nor the rectification on it;
+# `unreached_reviewer` reviews for a department the project has not reached (fire), so every
+# route on the project, its problems or its rectification answers it 404.
+ROLES = ("owner", "agent", "reviewer", "other_reviewer", "unreached_reviewer", "chief", "office", "leader")
 USERS = {
     "owner": "owner-a",
     "agent": "agent-1",
     "reviewer": "reviewer-drc",
+    "other_reviewer": "reviewer-nrp",
+    "unreached_reviewer": "reviewer-fire",
     "chief": "chief-initiation",
     "office": "office-1",
     "leader": "leader-1",
@@ -66,46 +73,75 @@ def row(*by_role: frozenset[int], anyone: frozenset[int] = UNAUTHENTICATED) -> d
     return {**dict(zip(ROLES, by_role, strict=True)), **dict.fromkeys(BAD_TOKENS, anyone)}
 
 
-EVERY_USER = row(OK, OK, OK, OK, OK, OK)
-#                                                       owner      agent      reviewer   chief      office     leader
+EVERY_USER = row(OK, OK, OK, OK, OK, OK, OK, OK)
+#                                                       owner      agent      reviewer   other rev. unreached  chief      office     leader
 MATRIX: dict[tuple[str, str], dict[str, frozenset[int]]] = {
-    ("POST", "/auth/token"):                        row(OK,        OK,        OK,        OK,        OK,        OK, anyone=OK),
-    ("GET", "/health"):                             row(OK,        OK,        OK,        OK,        OK,        OK, anyone=OK),
+    ("POST", "/auth/token"):                        row(OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK, anyone=OK),
+    ("GET", "/health"):                             row(OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK, anyone=OK),
     ("GET", "/me"):                                 EVERY_USER,
     ("GET", "/catalog"):                            EVERY_USER,
     ("GET", "/calendar/{year}"):                    EVERY_USER,
-    ("PUT", "/calendar/{year}"):                    row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
-    ("POST", "/projects"):                          row(NEW,       NEW,       FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("PUT", "/calendar/{year}"):                    row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
+    ("POST", "/projects"):                          row(NEW,       NEW,       FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("GET", "/projects"):                           EVERY_USER,
-    ("GET", "/projects/{code}"):                    EVERY_USER,
-    ("GET", "/projects/{code}/events"):             EVERY_USER,
-    ("POST", "/projects/{code}/withdraw"):          row(ALLOWED,   ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "/projects/{code}"):                    row(OK,        OK,        OK,        OK,        HIDDEN,    OK,        OK,        OK),
+    ("GET", "/projects/{code}/events"):             row(OK,        OK,        OK,        OK,        HIDDEN,    OK,        OK,        OK),
+    ("POST", "/projects/{code}/withdraw"):          row(ALLOWED,   ALLOWED,   FORBIDDEN, FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "/projects/{code}/steps/{step}/submit"):
-                                                    row(ALLOWED,   ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+                                                    row(ALLOWED,   ALLOWED,   FORBIDDEN, FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "/projects/{code}/steps/{step}/decision"):
-                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN),
+                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "/projects/{code}/steps/{step}/verification"):
-                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN),
+                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "/projects/{code}/steps/{step}/rating"):
-                                                    row(ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    ("POST", "/projects/{code}/problems"):          row(NEW,       NEW,       NEW,       FORBIDDEN, FORBIDDEN, FORBIDDEN),
+                                                    row(ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    # A reviewer of any department the project reached may raise a problem on it.
+    ("POST", "/projects/{code}/problems"):          row(NEW,       NEW,       NEW,       NEW,       HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("GET", "/problems"):                           EVERY_USER,
     # A fresh level-1 problem of stage initiation: held by the project's agent; the initiation
     # chief, the office and the leader are above it; the owner and reviewers hold no level.
-    ("POST", "/problems/{problem_id}/raise"):       row(FORBIDDEN, OK,        FORBIDDEN, OK,        OK,        OK),
-    ("POST", "/problems/{problem_id}/resolve"):     row(FORBIDDEN, OK,        FORBIDDEN, OK,        OK,        OK),
+    ("POST", "/problems/{problem_id}/raise"):       row(FORBIDDEN, OK,        FORBIDDEN, FORBIDDEN, HIDDEN,    OK,        OK,        OK),
+    ("POST", "/problems/{problem_id}/resolve"):     row(FORBIDDEN, OK,        FORBIDDEN, FORBIDDEN, HIDDEN,    OK,        OK,        OK),
     ("POST", "/rectifications/{rectification_id}/answer"):
-                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN),
+                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "/rectifications/{rectification_id}/judgement"):
-                                                    row(ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+                                                    row(ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("GET", "/tasks"):                              EVERY_USER,
-    ("GET", "/stats"):                              row(FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        OK,        OK),
+    ("GET", "/stats"):                              row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        OK,        OK),
     # The office manages the catalog, the calendar and the users.
-    ("PUT", "/catalog/{category}"):                 row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
-    ("GET", "/users"):                              row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
-    ("POST", "/users"):                             row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NEW,       FORBIDDEN),
-    ("PATCH", "/users/{username}"):                 row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
+    ("PUT", "/catalog/{category}"):                 row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
+    ("GET", "/users"):                              row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
+    ("POST", "/users"):                             row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NEW,       FORBIDDEN),
+    ("PATCH", "/users/{username}"):                 row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
 }  # fmt: skip
+
+# Why the other department's reviewer is refused, where the reason matters: the rules name it.
+CODES: dict[tuple[str, str, str], str] = {
+    ("POST", "/projects/{code}/steps/{step}/decision", "other_reviewer"): "wrong_department",
+    ("POST", "/projects/{code}/steps/{step}/verification", "other_reviewer"): "wrong_department",
+    ("POST", "/rectifications/{rectification_id}/answer", "other_reviewer"): "wrong_department",
+    ("POST", "/problems/{problem_id}/raise", "other_reviewer"): "not_holder",
+    ("POST", "/problems/{problem_id}/resolve", "other_reviewer"): "not_holder",
+    ("POST", "/projects/{code}/steps/{step}/submit", "other_reviewer"): "forbidden_role",
+    ("POST", "/projects/{code}/steps/{step}/rating", "other_reviewer"): "forbidden_role",
+    ("POST", "/rectifications/{rectification_id}/judgement", "other_reviewer"): "forbidden_role",
+    **{
+        (method, path, "unreached_reviewer"): "not_found"
+        for (method, path), expected in MATRIX.items()
+        if expected["unreached_reviewer"] == HIDDEN
+    },
+}
+
+# Cells the application answers wrongly today. The table keeps the right answer; such a cell is
+# reported as an expected failure (after every other cell of its route passed), and fails the
+# test once the application answers it right, so that its entry here is removed.
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {
+    ("POST", "/projects/{code}/withdraw", "unreached_reviewer"): (
+        "a withdrawal cancels the steps still pending, and only `pending` counts as not reached "
+        "(domain/status.py NOT_REACHED): a withdrawn project becomes visible to the reviewers of "
+        "every department of its chain"
+    ),
+}
 
 BODIES: dict[str, Any] = {
     "/projects": {"name": "matrix project", "category": "general", "owner_credit_code": ORG_A, "investment_wan": 10},
@@ -169,6 +205,11 @@ async def world(api: Api, settings: Settings) -> World:
     rectification = r.json()["created_id"]
     assert rectification, r.text
     withdraw_code = (await project_for(api, "agent-1"))["code"]
+    # What the reviewer columns stand for: nrp reached both projects (its land pre-review opens
+    # with them), fire reached neither.
+    for shown in (code, withdraw_code):
+        assert (await api.get(f"/projects/{shown}", USERS["other_reviewer"])).status_code == 200
+        assert (await api.get(f"/projects/{shown}", USERS["unreached_reviewer"])).status_code == 404
     calendar = (await api.get(f"/calendar/{CALENDAR_YEAR}", "office-1")).json()
     categories = (await api.get("/catalog", "office-1")).json()["categories"]
     # GET /catalog adds a derived `stages` list that PUT does not take back.
@@ -255,15 +296,22 @@ async def test_route_answers_each_caller_as_the_table_says(
     template: str,
 ) -> None:
     wrong: list[str] = []
+    known: list[str] = []
     for caller in CALLERS:
         expected = MATRIX[(method, template)][caller]
+        bug = KNOWN_BUGS.get((method, template, caller))
         r = await call(api, world, method, template, caller, bad_tokens)
         if r.status_code not in expected:
-            wrong.append(f"{caller}: expected {sorted(expected)}, got {r.status_code} {r.text[:200]}")
+            failure = f"{caller}: expected {sorted(expected)}, got {r.status_code} {r.text[:200]}"
+            (known if bug else wrong).append(failure + (f" (known bug: {bug})" if bug else ""))
             continue
+        if bug:
+            wrong.append(f"{caller}: now answers as the table says: remove its entry from KNOWN_BUGS")
         if r.status_code >= 400:
-            assert_problem(r, r.status_code)
+            assert_problem(r, r.status_code, CODES.get((method, template, caller)))
         assert r.status_code in documented[(method, template)], (
             f"{caller} got {r.status_code}, which the OpenAPI schema does not declare for {method} {template}"
         )
     assert not wrong, f"{method} {template}:\n" + "\n".join(wrong)
+    if known:
+        pytest.xfail("; ".join(known))
