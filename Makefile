@@ -23,7 +23,7 @@ test: venv
 	bash scripts/ensure-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	APPROVALS_ENVIRONMENT=test $(BIN)/pytest -q -x --durations=15
+	APPROVALS_ENVIRONMENT=test $(BIN)/pytest -q -x --durations=15 --tb=native
 
 lint: venv
 	$(BIN)/ruff check .

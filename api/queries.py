@@ -253,7 +253,7 @@ async def statistics(db: AsyncSession) -> dict[str, Any]:
                 func.count(col(StepRow.rating)),
                 func.sum(case((col(StepRow.rating) >= 4, 1), else_=0)),
             )
-            .where(col(StepRow.status).in_(DECIDED), col(StepRow.mode) != "commitment")
+            .where(col(StepRow.status).in_(DECIDED), col(StepRow.commitment).is_(False))
             .group_by(col(StepRow.department))
         )
     ).all()

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 
 from domain.catalog import Stage
 from domain.errors import forbidden
-from domain.status import NOT_REACHED
 
 if TYPE_CHECKING:
     from domain.project.state import ProjectState, Step
@@ -42,7 +41,7 @@ class Scope(StrEnum):
     everything = "everything"
     own_organisation = "own_organisation"  # the owner: projects of its organisation
     assigned = "assigned"  # the agent: projects it is the deputy of
-    department_reached = "department_reached"  # a reviewer: projects that reached its department
+    department_reached = "department_reached"  # a reviewer: projects one of whose steps of its department opened
 
 
 SCOPE: dict[str, Scope] = {
@@ -88,7 +87,7 @@ def may_see(actor: Actor, project: ProjectState) -> bool:
     if scope is Scope.assigned:
         return actor.username == project.agent
     if scope is Scope.department_reached:
-        return any(s.department == actor.department and s.status not in NOT_REACHED for s in project.steps)
+        return any(s.department == actor.department and s.opened_at is not None for s in project.steps)
     return False
 
 

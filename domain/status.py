@@ -30,8 +30,6 @@ PROJECT_STATUSES: tuple[ProjectStatus, ...] = ("active", "suspended", "completed
 LIVE: frozenset[str] = frozenset({"active", "suspended"})
 ENDED: frozenset[str] = frozenset({"completed", "withdrawn"})
 
-# A step the department has not reached yet: its reviewers do not see the project because of it.
-NOT_REACHED: frozenset[str] = frozenset({"pending"})
 # Done enough for the next steps to open (a granted commitment lets the chain move on).
 DONE: frozenset[str] = frozenset({"approved", "granted", "verified"})
 # Done for good: a project completes when every step is final.
@@ -42,8 +40,8 @@ RATEABLE: frozenset[str] = frozenset({"approved", "granted", "rejected", "verifi
 OWNER_HOLDS: frozenset[str] = frozenset({"awaiting_submission", "returned", "rejected", "revoked"})
 # Waiting on the department: a decision (in review) or a commitment's verification (granted).
 DEPARTMENT_HOLDS: frozenset[str] = frozenset({"in_review", "granted"})
-# Steps the department decided, for its on-time rate.
-DECIDED: frozenset[str] = frozenset({"approved", "verified", "rejected"})
+# Steps the department decided after a review, for its on-time rate (granted commitments are not reviewed).
+DECIDED: frozenset[str] = frozenset({"approved", "rejected"})
 # Steps a withdrawal cancels: everything not yet ended.
 CANCELLABLE: frozenset[str] = frozenset({"pending", "awaiting_submission", "in_review", "returned"})
 

@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, exists, false, true
 from sqlmodel import col, select
 
 from domain.access import LEVEL_OF, SCOPE, Actor, Scope
-from domain.status import NOT_REACHED
 from models.tables import ProblemRow, ProjectRow, StepRow
 
 
@@ -27,7 +26,7 @@ def visible_to(actor: Actor) -> ColumnElement[bool]:
         reached = select(StepRow.code).where(
             col(StepRow.code) == col(ProjectRow.code),
             col(StepRow.department) == actor.department,
-            col(StepRow.status).not_in(NOT_REACHED),
+            col(StepRow.opened_at).is_not(None),
         )
         return exists(reached)
     return false()

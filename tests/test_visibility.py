@@ -68,6 +68,8 @@ def generated_projects(seed: int) -> list[Project]:
         project = Project.create(create, T0)
         for step in project.steps:  # a random point of a random chain: any department may be reached
             step.status = rng.choice(statuses) if rng.random() < 0.5 else "pending"
+            # A step reaches its department when it opens; a withdrawal may cancel one that never did.
+            step.opened_at = T0 if step.status not in ("pending", "cancelled") or rng.random() < 0.5 else None
         for i in range(rng.randrange(4)):
             step = rng.choice(project.steps)
             project.problems.append(

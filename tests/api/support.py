@@ -62,7 +62,7 @@ def assert_problem(r: httpx.Response, status: int, code: str | None = None) -> d
 
 
 def app_operations(app: FastAPI) -> set[tuple[str, str]]:
-    """Every (method, path template) the app routes to an endpoint of ours (docs pages excluded)."""
+    """Every (method, path template) of the JSON API (the pages and the docs excluded)."""
     found: set[tuple[str, str]] = set()
     try:
         from fastapi.routing import iter_route_contexts
@@ -71,7 +71,7 @@ def app_operations(app: FastAPI) -> set[tuple[str, str]]:
     else:
         routes = [(c.original_route, c.path, c.methods) for c in iter_route_contexts(app.routes)]
     for route, path, methods in routes:
-        if isinstance(route, APIRoute):
+        if isinstance(route, APIRoute) and route.include_in_schema:  # the pages have a matrix of their own
             found |= {(m, path) for m in methods or () if m != "HEAD"}
     return found
 

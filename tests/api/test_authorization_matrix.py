@@ -135,13 +135,7 @@ CODES: dict[tuple[str, str, str], str] = {
 # Cells the application answers wrongly today. The table keeps the right answer; such a cell is
 # reported as an expected failure (after every other cell of its route passed), and fails the
 # test once the application answers it right, so that its entry here is removed.
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {
-    ("POST", "/projects/{code}/withdraw", "unreached_reviewer"): (
-        "a withdrawal cancels the steps still pending, and only `pending` counts as not reached "
-        "(domain/status.py NOT_REACHED): a withdrawn project becomes visible to the reviewers of "
-        "every department of its chain"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
 
 BODIES: dict[str, Any] = {
     "/projects": {"name": "matrix project", "category": "general", "owner_credit_code": ORG_A, "investment_wan": 10},
