@@ -12,7 +12,7 @@ from domain.project import OpenProblem
 from models.db import make_engine, session_factory
 from models.tables import EventRow, ProblemRow, ProjectRow
 from settings import Settings
-from tests.domain.test_project_timing import OWNER, new_project
+from tests.domain.support import OWNER, new_project
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)

@@ -112,13 +112,16 @@ def test_a_deemed_approval_moves_the_chain_on() -> None:
 # one, but the office may define it (the catalog allows every overdue policy on every mode).
 QUICK_PERMIT = CategorySpec(
     key="quick_permit",
-    name="Quick permit",
-    description="A filing on a written commitment, deemed approved when the department is late.",
+    name_zh="快速许可",
+    name_en="Quick permit",
+    description_zh="告知承诺备案，部门超时默认通过。",
+    description_en="A filing on a written commitment, deemed approved when the department is late.",
     project_type="03",
     steps=(
         StepSpec(
             key="filing",
-            name="Filing",
+            name_zh="备案",
+            name_en="Filing",
             stage="initiation",
             department="drc",
             mode="commitment",
@@ -126,7 +129,9 @@ QUICK_PERMIT = CategorySpec(
             verify_working_days=5,
             overdue="deemed_approval",
         ),
-        StepSpec(key="permit", name="Permit", stage="engineering", department="nrp", limit_working_days=3),
+        StepSpec(
+            key="permit", name_zh="许可", name_en="Permit", stage="engineering", department="nrp", limit_working_days=3
+        ),
     ),
 )
 
