@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,7 +28,7 @@ from launch.processes import (
     start_worker,
 )
 from models.db import make_engine, session_factory
-from models.seed import seed
+from models.seed import ORG_A, seed
 from models.tables import EventRow, IdempotencyRow, ProjectRow, StepRow
 from settings import Settings
 from tests.chain import create, steps, view, walk
@@ -201,11 +202,28 @@ async def test_temporal_restart_on_its_data_file_loses_nothing(stack: Stack) -> 
 
 
 async def submitted(api: Api) -> str:
-    """A new project whose first step is with its reviewer."""
-    code: str = (await create(api))["code"]
-    r = await api.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})
+    """A new project whose first step is with its reviewer.
+
+    The stack waits only UPDATE_WAIT_SECONDS for a workflow, so on a busy machine a step may be
+    answered 503 not_confirmed: the client retries with the same Idempotency-Key, as documented.
+    """
+    body = {"name": "durability", "category": "general", "owner_credit_code": ORG_A, "investment_wan": 100}
+    created = await until_answered(api, "/projects", body, f"create-{uuid.uuid4()}")
+    assert created.status_code == 201, created.text
+    code: str = created.json()["code"]
+    r = await until_answered(api, f"/projects/{code}/steps/project_approval/submit", {}, f"submit-{code}")
     assert r.status_code == 200, r.text
     return code
+
+
+async def until_answered(api: Api, path: str, body: dict[str, Any], key: str) -> httpx.Response:
+    """An owner's POST, retried with the same Idempotency-Key while it answers 503."""
+    for _ in range(20):
+        r = await api.post(path, "owner-a", json=body, headers={"Idempotency-Key": key})
+        if r.status_code != 503:
+            return r
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{path} answered 503 twenty times")
 
 
 async def approvals_of(api: Api, code: str, step: str) -> int:
