@@ -31,7 +31,7 @@ from models.db import make_engine, session_factory
 from models.seed import ORG_A, seed
 from models.tables import EventRow, IdempotencyRow, ProjectRow, StepRow
 from settings import Settings
-from tests.chain import create, steps, view, walk
+from tests.chain import steps, view, walk
 from tests.conftest import Api, eventually, make_settings, open_api
 from tests.support.proxy import TcpProxy
 from workflows.project import ProjectWorkflow
@@ -134,7 +134,7 @@ async def decisions_in_history(handle: WorkflowHandle[Any, Any], after: int) -> 
 
 async def test_worker_killed_mid_chain_loses_nothing(stack: Stack) -> None:
     api = stack.api
-    code = (await create(api))["code"]
+    code = await created(api)
     project = await walk(api, code, until="survey")
     await api.post(f"/projects/{code}/steps/survey/submit", "owner-a", json={})
     await api.post(f"/projects/{code}/steps/survey/decision", "reviewer-survey", json={"outcome": "approve"})
@@ -172,7 +172,7 @@ async def test_worker_killed_mid_chain_loses_nothing(stack: Stack) -> None:
 
 async def test_temporal_restart_on_its_data_file_loses_nothing(stack: Stack) -> None:
     api = stack.api
-    code = (await create(api))["code"]
+    code = await created(api)
     await walk(api, code, until="design_review")
     before = await view(api, code)
 
@@ -207,12 +207,18 @@ async def submitted(api: Api) -> str:
     The stack waits only UPDATE_WAIT_SECONDS for a workflow, so on a busy machine a step may be
     answered 503 not_confirmed: the client retries with the same Idempotency-Key, as documented.
     """
-    body = {"name": "durability", "category": "general", "owner_credit_code": ORG_A, "investment_wan": 100}
-    created = await until_answered(api, "/projects", body, f"create-{uuid.uuid4()}")
-    assert created.status_code == 201, created.text
-    code: str = created.json()["code"]
+    code = await created(api)
     r = await until_answered(api, f"/projects/{code}/steps/project_approval/submit", {}, f"submit-{code}")
     assert r.status_code == 200, r.text
+    return code
+
+
+async def created(api: Api) -> str:
+    """A new general project of owner-a (retried while 503, like every set-up step here)."""
+    body = {"name": "durability", "category": "general", "owner_credit_code": ORG_A, "investment_wan": 100}
+    r = await until_answered(api, "/projects", body, f"create-{uuid.uuid4()}")
+    assert r.status_code == 201, r.text
+    code: str = r.json()["code"]
     return code
 
 
