@@ -14,7 +14,7 @@ from sqlalchemy import or_, update
 from sqlmodel import col
 
 from api.deps import ServicesDep, SessionDep, UserDep
-from api.errors import ApiError
+from api.errors import ApiError, refusals
 from api.schemas import Me, Token
 from api.security import issue_token
 from models.passwords import verify_password
@@ -77,7 +77,7 @@ async def _record_success(db: SessionDep, username: str, now: datetime) -> bool:
     return done
 
 
-@router.post("/auth/token", response_model=Token)
+@router.post("/auth/token", response_model=Token, responses=refusals("invalid_credentials", "account_locked"))
 async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], svc: ServicesDep, db: SessionDep) -> Token:
     """OAuth2 password login: a bearer token for a valid username and password."""
     wrong = ApiError(401, "invalid_credentials", "wrong username or password")
