@@ -356,6 +356,10 @@ DESCRIPTIONS = {
 }
 
 
+# Path parameters that name something stored, which may not exist (or not be visible): 404.
+LOOKED_UP = ("code", "problem_id", "rectification_id", "username")
+
+
 def common_codes(method: str, path: str, secured: bool, has_body: bool) -> list[str]:
     """The codes an operation may answer with whatever it does: reading, authenticating, the key."""
     if path == "/health":
@@ -363,7 +367,7 @@ def common_codes(method: str, path: str, secured: bool, has_body: bool) -> list[
     codes = ["invalid_input", "database_unavailable"]
     if secured:
         codes += ["not_authenticated", "invalid_token"]
-    if "{" in path:
+    if any(f"{{{name}}}" in path for name in LOOKED_UP):
         codes.append("not_found")
     if has_body:
         codes += ["bad_request", "invalid_json"]
