@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,8 +14,16 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api.main import create_app
-from api.schemas import NON_BLANK, ProblemRaise
-from domain.codes import make_project_code
+from api.schemas import CREDIT_CODE, NON_BLANK, PROJECT_CODE, REGION_CODE, ProblemRaise
+from domain.codes import (
+    InvalidCode,
+    credit_code_check_char,
+    make_project_code,
+    project_check_char,
+    validate_credit_code,
+    validate_project_code,
+    validate_region_code,
+)
 from models.seed import ORG_A
 from settings import Settings
 from tests.api.support import assert_problem, bearer, project_for
@@ -294,3 +304,33 @@ async def test_malformed_identifiers_in_a_body_keep_their_codes(api: Api) -> Non
         ({"region_code": "31011"}, "invalid_region_code"),
     ):
         assert_problem(await api.post("/projects", "owner-a", json={**body, **bad}), 422, expected)
+
+
+def _accepts(validate: Callable[[str], str], value: str) -> bool:
+    try:
+        validate(value)
+    except InvalidCode:
+        return False
+    return True
+
+
+async def test_the_code_patterns_state_every_rule_but_the_check_character() -> None:
+    """With the right check character, a code matches its schema pattern exactly when the API takes it."""
+    for year, region, kind, serial in itertools.product(
+        ("1999", "2000", "2099", "2100"),
+        ("000000", "110000", "160115", "310115", "710000", "820000", "830000"),
+        ("00", "01", "03", "04"),
+        ("00000", "00001", "10000", "99999"),
+    ):
+        body = f"{year}-{region}-07-{kind}-{serial}"
+        code = body + project_check_char(body)
+        assert bool(re.fullmatch(PROJECT_CODE, code)) == _accepts(validate_project_code, code), code
+    for prefix in range(100):
+        region = f"{prefix:02d}0101"
+        assert bool(re.fullmatch(REGION_CODE, region)) == _accepts(validate_region_code, region), region
+    for first17 in ("91310115MA1K4ABC0", "91310115ma1k4abc0", "9131011AMA1K4ABC0", "91310115MA1K4ABI0"):
+        try:
+            code = first17 + credit_code_check_char(first17.upper())
+        except InvalidCode:
+            code = first17 + "0"  # no check character fits a body outside the code set
+        assert bool(re.fullmatch(CREDIT_CODE, code)) == _accepts(validate_credit_code, code), code
