@@ -19,9 +19,10 @@ from temporalio.client import Client
 
 from api.errors import ApiError
 from api.queries import owning_project, visible_project
+from api.schemas import PROJECT_CODE, PROJECT_CODE_RULES
 from api.security import read_claims
 from domain.access import Actor, require_role
-from domain.codes import PROJECT_CODE_PATTERN, validate_project_code
+from domain.codes import validate_project_code
 from models.calendar_store import CalendarSource
 from models.tables import ProblemRow, RectificationRow, UserRow
 from settings import Settings
@@ -104,10 +105,33 @@ def allowed(action: str) -> Any:
     return Depends(gate)
 
 
-CodePath = Annotated[str, Path(pattern=PROJECT_CODE_PATTERN, description="project code (项目码)")]
-ProblemId = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{5}[0-9X]-P[0-9]{1,4}$")]
-RectificationId = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{5}[0-9X]-R[0-9]{1,4}$")]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+CodePath = Annotated[str, Path(pattern=PROJECT_CODE, description=PROJECT_CODE_RULES)]
+ProblemId = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{5}[0-9X]-P[0-9]{1,4}$",
+        description="A problem id: its project's code, then -P and its number.",
+    ),
+]
+RectificationId = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{5}[0-9X]-R[0-9]{1,4}$",
+        description="A rectification id: its project's code, then -R and its number.",
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        pattern=r"^[\x21-\x7e]*$",
+        description="1 to 200 visible ASCII characters (a UUID, say), chosen by the caller for this request "
+        "(empty: none). A repeat by the same caller with the same key, path and body gets the first answer "
+        "again without acting twice (`Idempotent-Replayed: true`); the same key with another request is "
+        "refused with 422 `idempotency_key_reused`, which no schema can foresee.",
+    ),
+]
 
 
 @dataclass

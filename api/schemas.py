@@ -1,22 +1,122 @@
-"""Request and response bodies of the HTTP API, version 1. Unknown fields are refused."""
+"""Request and response bodies of the HTTP API, version 1. Unknown fields are refused.
+
+The OpenAPI schema says what the API enforces: every rule a JSON Schema can state is in the
+field's type (patterns, bounds, strict types, one variant per outcome); a rule it cannot state
+(a check character, a category only the catalog knows, dates of the path's year) is in the
+field's description, with the machine code of the 422 it gets (docs/api.md).
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
 
+from api.errors import input_refused
+from domain.catalog import DEPARTMENTS, Stage
+from domain.codes import CREDIT_CHARSET, PROJECT_TYPES, PROVINCE_PREFIXES
 from domain.project import StepView
+
+# ---- free text -------------------------------------------------------------------------------
 
 # Free text may hold tabs and line breaks but no other control character: PostgreSQL cannot
 # store a NUL, and a value the read model refuses would stall the project's projection.
 # (Lone surrogates such as JSON "\ud800" are already refused by pydantic as invalid strings.)
-PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+# The white space stripped from both ends of free text (Unicode White_Space), less the control
+# characters above. Spelled out rather than `\s`, whose meaning differs between regex engines.
+BLANK = r"\t\n\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+STRIPPED = (
+    "\t\n\x0b\x0c\r\x20\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
+PRINTABLE = rf"^[^{CONTROL}]*$"
+# Printable, with at least one character that is not white space: what is left once stripped
+# is not empty. (Blanks first, then the first other character, so no regex engine backtracks.)
+NON_BLANK = rf"^[{BLANK}]*[^{CONTROL}{BLANK}][^{CONTROL}]*$"
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=PRINTABLE)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE)]
-Required = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=PRINTABLE)]
+
+def strip_blanks(value: str) -> str:
+    """The text without the white space around it (checked by the schema as sent, stored stripped)."""
+    return value.strip(STRIPPED)
+
+
+# Optional free text (a note, an optional comment); `Reason`: free text that must say something.
+Text = Annotated[str, StringConstraints(max_length=2000, pattern=PRINTABLE), AfterValidator(strip_blanks)]
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=2000, pattern=NON_BLANK), AfterValidator(strip_blanks)
+]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NON_BLANK), AfterValidator(strip_blanks)]
+DisplayName = Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE), AfterValidator(strip_blanks)]
+
+
+def _whole_number(value: Any) -> Any:
+    """A JSON integer: a number without fraction (2 or 2.0), never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a whole number is required")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("a whole number is required")
+    return int(value)
+
+
+# What a JSON Schema "integer" is: 2 and 2.0, but not "2" or true (which pydantic would coerce).
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+# ---- identifiers -----------------------------------------------------------------------------
+
+
+def _one_of(values: Any) -> str:
+    return "(?:" + "|".join(sorted(values)) + ")"
+
+
+# A division code (GB/T 2260): 6 ASCII digits starting with a real province-level prefix.
+REGION_CODE = rf"^{_one_of(PROVINCE_PREFIXES)}[0-9]{{4}}$"
+# A project code: year 2000-2099, a region code, department, type 01-03, serial 00001-99999, and
+# a check character (lower-case x is normalised). The check character is beyond a pattern.
+_SERIAL = "(?:[0-9]{4}[1-9]|[0-9]{3}[1-9][0-9]|[0-9]{2}[1-9][0-9]{2}|[0-9][1-9][0-9]{3}|[1-9][0-9]{4})"
+PROJECT_CODE = (
+    rf"^20[0-9]{{2}}-{_one_of(PROVINCE_PREFIXES)}[0-9]{{4}}-[0-9]{{2}}-{_one_of(PROJECT_TYPES)}-{_SERIAL}[0-9Xx]$"
+)
+PROJECT_CODE_RULES = (
+    "A project code (项目代码), YYYY-RRRRRR-DD-TT-NNNNNC: year 2000-2099, the division code of a real "
+    "province, prefecture or county, supervising department, type 01 approval, 02 verification or 03 "
+    "filing, serial 00001-99999, then the ISO/IEC 7064 MOD 11-2 check character of the 19 digits (a "
+    "lower-case x is read as X). The pattern cannot check the check character: a code that fails it "
+    "is refused with 422 `invalid_project_code`."
+)
+# A unified social credit code (GB 32100): 18 characters of the code set (letters of either
+# case: they are upper-cased), characters 3-8 a division code. The check character is beyond it.
+_CREDIT_CHAR = "[" + re.escape("".join(sorted(set(CREDIT_CHARSET + CREDIT_CHARSET.lower())))) + "]"
+CREDIT_CODE = rf"^{_CREDIT_CHAR}{{2}}[0-9]{{6}}{_CREDIT_CHAR}{{10}}$"
+CREDIT_CODE_RULES = (
+    "A unified social credit code (统一社会信用代码, GB 32100-2015): 18 characters of 0-9 and A-Z without "
+    "I, O, Z, S, V (letters of either case; they are upper-cased), characters 3-8 a division code, the "
+    "18th the check character. The pattern cannot check the check character: a code that fails it is "
+    "refused with 422 `invalid_credit_code`."
+)
+RegionCode = Annotated[
+    str, StringConstraints(pattern=REGION_CODE), Field(description="A division code (行政区划代码, GB/T 2260).")
+]
+CreditCode = Annotated[str, StringConstraints(pattern=CREDIT_CODE), Field(description=CREDIT_CODE_RULES)]
+CatalogKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+StepKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.]{1,60}$")]
+Department = Literal["drc", "nrp", "housing", "fire", "cad", "archives", "survey"]
+if set(get_args(Department)) != set(DEPARTMENTS):  # pragma: no cover - a department added in one place only
+    raise RuntimeError("api.schemas.Department must list exactly the departments of domain.catalog.DEPARTMENTS")
+StageName = Literal["initiation", "engineering", "construction", "acceptance"]
 
 
 class Strict(BaseModel):
@@ -25,36 +125,35 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# ---- projects --------------------------------------------------------------------------------
+
+
 class ProjectCreate(Strict):
     name: Name
-    category: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
-    owner_credit_code: Annotated[str, StringConstraints(min_length=18, max_length=18)]
-    region_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = None
-    investment_wan: float = Field(gt=0, le=100_000_000, description="total investment in 万元 (10,000 yuan)")
-    key_project: bool = False
-    phases: list[Name] | None = Field(default=None, max_length=10)
-    sections: list[Name] | None = Field(default=None, max_length=30)
-
-
-class SubmitBody(Strict):
-    commitment: bool = False
-    note: Text = ""
-    documents: list[Name] = Field(default=[], max_length=50)
-
-
-class DecisionBody(Strict):
-    outcome: Literal["approve", "return", "reject"]
-    comment: Text = ""
-
-
-class VerificationBody(Strict):
-    outcome: Literal["pass", "fail"]
-    comment: Text = ""
-
-
-class RatingBody(Strict):
-    score: int = Field(ge=1, le=5)
-    comment: Text = ""
+    category: CatalogKey = Field(
+        description="A category key of `GET /catalog`. The office adds and changes categories at run time, "
+        "so the schema gives their shape only: a key the catalog does not hold is refused with 422 "
+        "`unknown_category`."
+    )
+    owner_credit_code: CreditCode = Field(
+        description=f"{CREDIT_CODE_RULES} An owner creates projects for its own organisation only (403 "
+        "`not_own_organisation`)."
+    )
+    region_code: RegionCode | None = Field(default=None, description="The district's own when not given.")
+    investment_wan: StrictFloat = Field(gt=0, le=100_000_000, description="total investment in 万元 (10,000 yuan)")
+    key_project: StrictBool = False
+    phases: list[Name] | None = Field(
+        default=None,
+        max_length=10,
+        description="Names of the construction permit's phases; only for a category with a phased permit "
+        "(422 `phases_not_applicable` otherwise).",
+    )
+    sections: list[Name] | None = Field(
+        default=None,
+        max_length=30,
+        description="Names of the acceptance sections; only for a category with joint acceptance (422 "
+        "`sections_not_applicable` otherwise).",
+    )
 
 
 class WithdrawBody(Strict):
@@ -62,30 +161,332 @@ class WithdrawBody(Strict):
 
 
 class ProblemCreate(Strict):
-    step: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.]{1,60}$")] | None = None
-    summary: Required
+    step: StepKey | None = Field(default=None, description="A step of the project (404 `unknown_step` otherwise).")
+    summary: Reason
 
 
-class ProblemRaise(Strict):
-    reason: Required
+# ---- steps -----------------------------------------------------------------------------------
 
 
-class ProblemResolve(Strict):
-    resolution: Required
+class SubmitBody(Strict):
+    commitment: StrictBool = Field(default=False, description="Sign a written commitment (告知承诺) instead.")
+    note: Text = ""
+    documents: list[Name] = Field(default=[], max_length=50)
 
 
-class RectificationAnswer(Strict):
-    answer: Required
+def _comment_given(data: Any, why: str) -> Any:
+    """422 `comment_required` when a comment that must say why is missing or blank."""
+    comment = data.get("comment", "") if isinstance(data, dict) else None
+    if isinstance(comment, str) and not strip_blanks(comment):
+        raise input_refused("comment_required", why)
+    return data
 
 
-class RectificationJudgement(Strict):
-    accept: bool
+class ApproveDecision(Strict):
+    """The step is approved; a comment is optional."""
+
+    outcome: Literal["approve"]
     comment: Text = ""
 
 
+class ReturnDecision(Strict):
+    """The application goes back for correction (its clock pauses); the comment says what to correct."""
+
+    outcome: Literal["return"]
+    comment: Reason
+
+    @model_validator(mode="before")
+    @classmethod
+    def _why(cls, data: Any) -> Any:
+        return _comment_given(data, "a return needs a comment saying why")
+
+
+class RejectDecision(Strict):
+    """The application is rejected; the comment says why."""
+
+    outcome: Literal["reject"]
+    comment: Reason
+
+    @model_validator(mode="before")
+    @classmethod
+    def _why(cls, data: Any) -> Any:
+        return _comment_given(data, "a reject needs a comment saying why")
+
+
+DecisionBody = Annotated[ApproveDecision | ReturnDecision | RejectDecision, Field(discriminator="outcome")]
+
+
+class PassVerification(Strict):
+    """The commitment holds: the permit stays; a comment is optional."""
+
+    outcome: Literal["pass"]
+    comment: Text = ""
+
+
+class FailVerification(Strict):
+    """The commitment does not hold: the permit is revoked; the comment says why."""
+
+    outcome: Literal["fail"]
+    comment: Reason
+
+    @model_validator(mode="before")
+    @classmethod
+    def _why(cls, data: Any) -> Any:
+        return _comment_given(data, "a failed verification needs a comment saying why")
+
+
+VerificationBody = Annotated[PassVerification | FailVerification, Field(discriminator="outcome")]
+
+
+class RatingBody(Strict):
+    score: WholeNumber = Field(ge=1, le=5)
+    comment: Text = ""
+
+
+# ---- problems and rectifications -------------------------------------------------------------
+
+
+class ProblemRaise(Strict):
+    reason: Reason
+
+
+class ProblemResolve(Strict):
+    resolution: Reason
+
+
+class RectificationAnswer(Strict):
+    answer: Reason
+
+
+class AcceptAnswer(Strict):
+    """The owner accepts the department's answer; a comment is optional."""
+
+    accept: Literal[True]
+    comment: Text = ""
+
+
+class RejectAnswer(Strict):
+    """The owner rejects the answer: it becomes a level-2 problem; the comment says why."""
+
+    accept: Literal[False]
+    comment: Reason
+
+    @model_validator(mode="before")
+    @classmethod
+    def _why(cls, data: Any) -> Any:
+        return _comment_given(data, "rejecting the answer needs a comment saying why")
+
+
+def _judgement(value: Any) -> str | None:
+    # Only a JSON true or false picks a variant: 1 or "yes" are not booleans.
+    accept = value.get("accept") if isinstance(value, dict) else getattr(value, "accept", None)
+    return "accept" if accept is True else "reject" if accept is False else None
+
+
+RectificationJudgement = Annotated[
+    Annotated[AcceptAnswer, Tag("accept")] | Annotated[RejectAnswer, Tag("reject")],
+    Discriminator(_judgement, custom_error_type="bool_type"),
+]
+
+# ---- the office: calendar, catalog, users ----------------------------------------------------
+
+
+def _iso_date(value: Any) -> Any:
+    """A calendar date as JSON sends it: "YYYY-MM-DD" text, nothing else."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+YEAR_RULE = " Every date must lie in the path's year (422 `invalid_calendar` otherwise)."
+
+
 class CalendarYear(Strict):
-    holidays: list[date] = Field(max_length=120)
-    workdays: list[date] = Field(max_length=60)
+    holidays: list[IsoDate] = Field(max_length=120, description="Days off, make-up holidays included." + YEAR_RULE)
+    workdays: list[IsoDate] = Field(
+        max_length=60,
+        description="Make-up working days (调休上班): each a Saturday or a Sunday, and not also a holiday." + YEAR_RULE,
+    )
+
+
+CatalogText = Annotated[str, StringConstraints(pattern=PRINTABLE)]
+WorkingDays = Annotated[int, Field(ge=1, le=120), BeforeValidator(_whole_number)]
+
+
+class StepBase(Strict):
+    key: CatalogKey
+    name: CatalogText
+    stage: Stage
+    department: Department
+    limit_working_days: WorkingDays
+    overdue: Literal["problem", "deemed_approval"] = "problem"
+    after: list[CatalogKey] = Field(
+        default=[],
+        description="Keys of steps of this category that must be done first: of the same or an earlier "
+        "stage, never waiting on each other (422 `invalid_category` otherwise).",
+    )
+
+
+NoPhases = Annotated[list[CatalogText], Field(max_length=0)]
+
+
+class StandardStep(StepBase):
+    """Submit, review, decide."""
+
+    mode: Literal["standard"] = "standard"
+    verify_working_days: None = None
+    joint_role: None = None
+    default_phases: NoPhases = []
+
+
+class CommitmentStep(StepBase):
+    """The owner may sign a commitment instead; the department verifies it within `verify_working_days`."""
+
+    mode: Literal["commitment"]
+    verify_working_days: WorkingDays
+    joint_role: None = None
+    default_phases: NoPhases = []
+
+
+class PhasedStep(StepBase):
+    """Issued phase by phase; `default_phases` when the owner declares none."""
+
+    mode: Literal["phased"]
+    verify_working_days: None = None
+    joint_role: None = None
+    default_phases: Annotated[list[CatalogText], Field(min_length=1)]
+
+
+class JointStep(StepBase):
+    """Joint acceptance: one survey first, then the inspections, each `after` the survey."""
+
+    mode: Literal["joint"]
+    verify_working_days: None = None
+    joint_role: Literal["survey", "inspection"]
+    default_phases: NoPhases = []
+
+
+def _step_mode(value: Any) -> str | None:
+    mode = value.get("mode", "standard") if isinstance(value, dict) else getattr(value, "mode", None)
+    return mode if isinstance(mode, str) else None
+
+
+CatalogStep = Annotated[
+    Annotated[StandardStep, Tag("standard")]
+    | Annotated[CommitmentStep, Tag("commitment")]
+    | Annotated[PhasedStep, Tag("phased")]
+    | Annotated[JointStep, Tag("joint")],
+    Discriminator(_step_mode),
+]
+
+
+class CategoryBody(Strict):
+    """A category as `GET /catalog` shows it; every error in it is 422 `invalid_category`."""
+
+    key: CatalogKey = Field(description="The path's category (422 `category_key_mismatch` otherwise).")
+    name: CatalogText
+    description: CatalogText
+    project_type: Literal["01", "02", "03"] = Field(description="GB/T 40058: 01 approval, 02 verification, 03 filing")
+    steps: list[CatalogStep] = Field(
+        min_length=1,
+        description="Unique keys (422 `invalid_category` otherwise); a joint acceptance has exactly one survey "
+        "and at least one inspection after it.",
+    )
+    stages: list[Stage] = Field(default=[], description="Derived from the steps, as `GET /catalog` shows it; ignored.")
+
+
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+BINDINGS = ("department", "stage", "organisation")
+
+
+def _bound(data: Any, role: str, needs: str | None) -> Any:
+    """Each role needs its own binding and takes no other (422 `binding_required`, `binding_not_allowed`)."""
+    if not isinstance(data, dict):
+        return data
+    given = {k for k in BINDINGS if data.get(k)}
+    if needs is not None and needs not in given:
+        raise input_refused("binding_required", f"a {role} must be bound to a {needs}")
+    extra = given - {needs}
+    if extra:
+        raise input_refused("binding_not_allowed", f"a {role} is not bound to {', '.join(sorted(extra))}")
+    department = data.get("department")
+    if isinstance(department, str) and department not in DEPARTMENTS:  # not a text: the field's type says
+        raise input_refused("unknown_department", f"unknown department {department!r}")
+    return data
+
+
+class NewUser(Strict):
+    username: Username
+    password: Password
+    display_name: DisplayName = ""
+
+
+class NewOwner(NewUser):
+    """An owner, bound to its organisation."""
+
+    role: Literal["owner"]
+    organisation: CreditCode
+    department: None = None
+    stage: None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _binding(cls, data: Any) -> Any:
+        return _bound(data, "owner", "organisation")
+
+
+class NewReviewer(NewUser):
+    """A reviewer, bound to its department."""
+
+    role: Literal["reviewer"]
+    department: Department
+    stage: None = None
+    organisation: None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _binding(cls, data: Any) -> Any:
+        return _bound(data, "reviewer", "department")
+
+
+class NewSectionChief(NewUser):
+    """A section chief, bound to its stage."""
+
+    role: Literal["section_chief"]
+    stage: StageName
+    department: None = None
+    organisation: None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _binding(cls, data: Any) -> Any:
+        return _bound(data, "section_chief", "stage")
+
+
+class NewUnboundUser(NewUser):
+    """An agent, the office or a leader: bound to nothing."""
+
+    role: Literal["agent", "office", "leader"]
+    department: None = None
+    stage: None = None
+    organisation: None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _binding(cls, data: Any) -> Any:
+        return _bound(data, str(data.get("role")) if isinstance(data, dict) else "user", None)
+
+
+UserCreate = Annotated[NewOwner | NewReviewer | NewSectionChief | NewUnboundUser, Field(discriminator="role")]
+
+
+class UserUpdate(Strict):
+    active: StrictBool | None = Field(default=None, description="Deactivate (false) or reactivate (true).")
+    password: Password | None = None
+    display_name: DisplayName | None = None
+    unlock: StrictBool = Field(default=False, description="Lift a login lock.")
 
 
 class CalendarOut(BaseModel):

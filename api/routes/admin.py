@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import StringConstraints, ValidationError
+from pydantic import ValidationError
 from sqlmodel import col, select
 
-from api.deps import SessionDep, allowed
-from api.errors import ApiError, not_found
-from api.schemas import Me, Strict
-from domain.catalog import DEPARTMENTS, CategorySpec
+from api.deps import IdempotencyKey, SessionDep, allowed
+from api.errors import ApiError, not_found, refusals
+from api.schemas import CategoryBody, Me, UserCreate, UserUpdate
+from domain.catalog import CategorySpec
 from domain.codes import validate_credit_code
 from models.catalog_store import save_category
 from models.passwords import hash_password
 from models.tables import UserRow
-
-Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
-
-
-class UserCreate(Strict):
-    username: Username
-    password: Password
-    role: Literal["owner", "agent", "reviewer", "section_chief", "office", "leader"]
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
-    department: Annotated[str, StringConstraints(max_length=40)] | None = None
-    stage: Literal["initiation", "engineering", "construction", "acceptance"] | None = None
-    organisation: Annotated[str, StringConstraints(min_length=18, max_length=18)] | None = None
-
-
-class UserUpdate(Strict):
-    active: bool | None = None
-    password: Password | None = None
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    unlock: bool = False
 
 
 class UserOut(Me):
@@ -48,37 +28,33 @@ class UserOut(Me):
 
 router = APIRouter(tags=["office"])
 Manager = Annotated[UserRow, allowed("manage")]
-UsernamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
-CategoryPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+UsernamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_.-]{2,63}$", description="a username")]
+CategoryPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="a category key")]
 
 
-def _binding(body: UserCreate) -> dict[str, str | None]:
-    """What the role is bound to: each role needs its own binding and nothing else."""
-    needs = {"reviewer": "department", "section_chief": "stage", "owner": "organisation"}.get(body.role)
-    given = {k: getattr(body, k) for k in ("department", "stage", "organisation") if getattr(body, k)}
-    if needs and needs not in given:
-        raise ApiError(422, "binding_required", f"a {body.role} must be bound to a {needs}")
-    extra = set(given) - ({needs} if needs else set())
-    if extra:
-        raise ApiError(422, "binding_not_allowed", f"a {body.role} is not bound to {', '.join(sorted(extra))}")
-    if body.department is not None and body.department not in DEPARTMENTS:
-        raise ApiError(422, "unknown_department", f"unknown department {body.department!r}")
-    if body.organisation is not None:
-        given["organisation"] = validate_credit_code(body.organisation)
-    return {k: given.get(k) for k in ("department", "stage", "organisation")}
-
-
-@router.get("/users", response_model=list[UserOut])
+@router.get("/users", response_model=list[UserOut], responses=refusals("forbidden_role"))
 async def list_users(user: Manager, db: SessionDep) -> list[UserOut]:
     """Every user, without secrets."""
     rows = (await db.exec(select(UserRow).order_by(col(UserRow.username)))).all()
     return [UserOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.post("/users", status_code=201, response_model=UserOut)
-async def create_user(body: UserCreate, user: Manager, db: SessionDep) -> UserOut:
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserOut,
+    responses=refusals(
+        "forbidden_role",
+        "binding_required",
+        "binding_not_allowed",
+        "unknown_department",
+        "invalid_credit_code",
+        "user_exists",
+    ),
+)
+async def create_user(body: UserCreate, user: Manager, db: SessionDep, key: IdempotencyKey = None) -> UserOut:
     """Add a user bound to what its role needs (a department, a stage or an organisation)."""
-    binding = _binding(body)
+    organisation = validate_credit_code(body.organisation) if body.organisation is not None else None
     if await db.get(UserRow, body.username) is not None:
         raise ApiError(409, "user_exists", f"user {body.username} already exists")
     row = UserRow(
@@ -86,16 +62,18 @@ async def create_user(body: UserCreate, user: Manager, db: SessionDep) -> UserOu
         password_hash=hash_password(body.password),
         role=body.role,
         display_name=body.display_name,
-        department=binding["department"],
-        stage=binding["stage"],
-        organisation=binding["organisation"],
+        department=body.department,
+        stage=body.stage,
+        organisation=organisation,
     )
     db.add(row)
     await db.commit()
     return UserOut.model_validate(row, from_attributes=True)
 
 
-@router.patch("/users/{username}", response_model=UserOut)
+@router.patch(
+    "/users/{username}", response_model=UserOut, responses=refusals("forbidden_role", "cannot_deactivate_self")
+)
 async def update_user(username: UsernamePath, body: UserUpdate, user: Manager, db: SessionDep) -> UserOut:
     """Deactivate or reactivate, reset the password, rename, or lift a login lock."""
     row = await db.get(UserRow, username)
@@ -120,12 +98,16 @@ async def update_user(username: UsernamePath, body: UserUpdate, user: Manager, d
     return UserOut.model_validate(row, from_attributes=True)
 
 
-@router.put("/catalog/{category}", tags=["catalog"])
-async def put_category(category: CategoryPath, body: dict[str, Any], user: Manager, db: SessionDep) -> dict[str, Any]:
+@router.put(
+    "/catalog/{category}",
+    tags=["catalog"],
+    responses=refusals("forbidden_role", "invalid_category", "category_key_mismatch"),
+)
+async def put_category(category: CategoryPath, body: CategoryBody, user: Manager, db: SessionDep) -> dict[str, Any]:
     """Add or change a category; projects already running keep the version they started with."""
     try:
         # `stages` is derived (GET /catalog shows it): accept it back, ignore it.
-        spec = CategorySpec.model_validate({k: v for k, v in body.items() if k != "stages"})
+        spec = CategorySpec.model_validate(body.model_dump(exclude={"stages"}))
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import ServicesDep, SessionDep, UserDep
+from api.errors import refusals
 from api.login import sign_in
 from api.schemas import Me, Token
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", response_model=Token)
+@router.post("/auth/token", response_model=Token, responses=refusals("invalid_credentials", "account_locked"))
 async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], svc: ServicesDep, db: SessionDep) -> Token:
     """OAuth2 password login: a bearer token for a valid username and password."""
     _, token = await sign_in(db, svc.settings, form.username, form.password)

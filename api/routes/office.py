@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from api.commands import CommandsDep
 from api.deps import ServicesDep, SessionDep, UserDep, actor_of, allowed
-from api.errors import ApiError
+from api.errors import ApiError, refusals
 from api.queries import inbox, statistics
 from api.schemas import CalendarOut, CalendarYear, TaskOut
 from domain.catalog import DEPARTMENTS
@@ -21,7 +21,7 @@ from models.catalog_store import effective_catalog
 from models.tables import CalendarYearRow, UserRow
 
 router = APIRouter()
-Year = Annotated[int, Path(ge=2000, le=2100)]
+Year = Annotated[int, Path(ge=2000, le=2100, description="a calendar year")]
 Manager = Annotated[UserRow, allowed("manage")]
 
 
@@ -59,7 +59,12 @@ async def get_calendar(year: Year, user: UserDep, db: SessionDep) -> CalendarOut
     )
 
 
-@router.put("/calendar/{year}", response_model=CalendarOut, tags=["calendar"])
+@router.put(
+    "/calendar/{year}",
+    response_model=CalendarOut,
+    tags=["calendar"],
+    responses=refusals("forbidden_role", "invalid_calendar", "temporal_unavailable"),
+)
 async def put_calendar(
     year: Year, body: CalendarYear, user: Manager, svc: ServicesDep, db: SessionDep, send: CommandsDep
 ) -> CalendarOut:
@@ -84,7 +89,7 @@ async def get_tasks(user: UserDep, db: SessionDep) -> list[TaskOut]:
     return await inbox(db, actor_of(user))
 
 
-@router.get("/stats", tags=["stats"])
+@router.get("/stats", tags=["stats"], responses=refusals("forbidden_role"))
 async def get_stats(user: Annotated[UserRow, allowed("read_statistics")], db: SessionDep) -> dict[str, Any]:
     """Counts, department performance, the ladder and satisfaction."""
     return await statistics(db)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.commands import CommandsDep
 from api.deps import Acting, SessionDep, UserDep, actor_of, on_problem, on_rectification
+from api.errors import ON_WORKFLOW, refusals
 from api.queries import list_problems
 from api.schemas import ActionOut, ProblemOut, ProblemRaise, ProblemResolve, RectificationAnswer, RectificationJudgement
 from domain.project import AnswerRectification, JudgeRectification, RaiseProblem, ResolveProblem
@@ -27,7 +28,13 @@ async def get_problems(
     return await list_problems(db, actor_of(user), level, status)
 
 
-@router.post("/problems/{problem_id}/raise", response_model=ActionOut)
+@router.post(
+    "/problems/{problem_id}/raise",
+    response_model=ActionOut,
+    responses=refusals(
+        "forbidden_role", "not_holder", "problem_resolved", "top_level", "unknown_problem", *ON_WORKFLOW
+    ),
+)
 async def raise_problem(
     body: ProblemRaise, acting: Annotated[Acting, on_problem(RaiseProblem.gate)], send: CommandsDep
 ) -> ActionOut:
@@ -36,7 +43,11 @@ async def raise_problem(
     return await send.act(acting, ProjectWorkflow.raise_problem, action)
 
 
-@router.post("/problems/{problem_id}/resolve", response_model=ActionOut)
+@router.post(
+    "/problems/{problem_id}/resolve",
+    response_model=ActionOut,
+    responses=refusals("forbidden_role", "not_holder", "problem_resolved", "unknown_problem", *ON_WORKFLOW),
+)
 async def resolve_problem(
     body: ProblemResolve, acting: Annotated[Acting, on_problem(ResolveProblem.gate)], send: CommandsDep
 ) -> ActionOut:
@@ -45,7 +56,18 @@ async def resolve_problem(
     return await send.act(acting, ProjectWorkflow.resolve_problem, action)
 
 
-@router.post("/rectifications/{rectification_id}/answer", response_model=ActionOut)
+@router.post(
+    "/rectifications/{rectification_id}/answer",
+    response_model=ActionOut,
+    responses=refusals(
+        "forbidden_role",
+        "not_reviewer",
+        "wrong_department",
+        "rectification_not_open",
+        "unknown_rectification",
+        *ON_WORKFLOW,
+    ),
+)
 async def answer_rectification(
     body: RectificationAnswer,
     acting: Annotated[Acting, on_rectification(AnswerRectification.gate)],
@@ -56,7 +78,18 @@ async def answer_rectification(
     return await send.act(acting, ProjectWorkflow.answer_rectification, action)
 
 
-@router.post("/rectifications/{rectification_id}/judgement", response_model=ActionOut)
+@router.post(
+    "/rectifications/{rectification_id}/judgement",
+    response_model=ActionOut,
+    responses=refusals(
+        "forbidden_role",
+        "not_owner",
+        "rectification_not_answered",
+        "unknown_rectification",
+        "comment_required",
+        *ON_WORKFLOW,
+    ),
+)
 async def judge_rectification(
     body: RectificationJudgement,
     acting: Annotated[Acting, on_rectification(JudgeRectification.gate)],

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from api.commands import CommandsDep
 from api.deps import Acting, CodePath, IdempotencyKey, ServicesDep, SessionDep, UserDep, actor_of, allowed, on_project
 from api.deps import request_key as scoped_key
+from api.errors import ON_WORKFLOW, refusals
 from api.queries import list_projects, project_events, project_view, visible_project
-from api.schemas import ActionOut, EventOut, ProblemCreate, ProjectCreate, ProjectOut, ProjectPage, WithdrawBody
+from api.schemas import (
+    ActionOut,
+    EventOut,
+    ProblemCreate,
+    ProjectCreate,
+    ProjectOut,
+    ProjectPage,
+    StageName,
+    WithdrawBody,
+)
 from domain.codes import validate_project_code
 from domain.project import OpenProblem, Withdraw
 from domain.status import Colour, ProjectStatus
@@ -22,11 +32,25 @@ from workflows.project import ProjectWorkflow
 router = APIRouter(tags=["projects"])
 # Free text in a query: no control characters (a NUL breaks PostgreSQL).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
-StageName = Literal["initiation", "engineering", "construction", "acceptance"]
 Creator = Annotated[UserRow, allowed("create_project")]
 
 
-@router.post("/projects", status_code=201, response_model=ProjectOut)
+@router.post(
+    "/projects",
+    status_code=201,
+    response_model=ProjectOut,
+    responses=refusals(
+        "forbidden_role",
+        "not_own_organisation",
+        "unknown_category",
+        "invalid_credit_code",
+        "invalid_region_code",
+        "phases_not_applicable",
+        "sections_not_applicable",
+        "no_agent",
+        *ON_WORKFLOW[:2],
+    ),
+)
 async def create_project(
     body: ProjectCreate,
     user: Creator,
@@ -62,14 +86,14 @@ async def get_projects(
     return ProjectPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/projects/{code}", response_model=ProjectOut)
+@router.get("/projects/{code}", response_model=ProjectOut, responses=refusals("invalid_project_code"))
 async def get_project(code: CodePath, user: UserDep, svc: ServicesDep, db: SessionDep) -> ProjectOut:
     """One project with its stages, steps, clocks and open problems."""
     calendar = await svc.calendar.calendar(db)
     return await project_view(db, actor_of(user), validate_project_code(code), calendar, datetime.now(UTC))
 
 
-@router.get("/projects/{code}/events", response_model=list[EventOut])
+@router.get("/projects/{code}/events", response_model=list[EventOut], responses=refusals("invalid_project_code"))
 async def get_events(code: CodePath, user: UserDep, db: SessionDep) -> list[EventOut]:
     """The audit timeline: every event with time, actor, action and step."""
     code = validate_project_code(code)
@@ -77,7 +101,11 @@ async def get_events(code: CodePath, user: UserDep, db: SessionDep) -> list[Even
     return await project_events(db, code)
 
 
-@router.post("/projects/{code}/withdraw", response_model=ActionOut)
+@router.post(
+    "/projects/{code}/withdraw",
+    response_model=ActionOut,
+    responses=refusals("invalid_project_code", "forbidden_role", "not_applicant", "project_ended", *ON_WORKFLOW),
+)
 async def withdraw(
     body: WithdrawBody, acting: Annotated[Acting, on_project(Withdraw.gate)], send: CommandsDep
 ) -> ActionOut:
@@ -86,7 +114,20 @@ async def withdraw(
     return await send.act(acting, ProjectWorkflow.withdraw, action)
 
 
-@router.post("/projects/{code}/problems", status_code=201, response_model=ActionOut)
+@router.post(
+    "/projects/{code}/problems",
+    status_code=201,
+    response_model=ActionOut,
+    responses=refusals(
+        "invalid_project_code",
+        "forbidden_role",
+        "not_applicant",
+        "not_involved",
+        "unknown_step",
+        "project_ended",
+        *ON_WORKFLOW,
+    ),
+)
 async def open_problem(
     body: ProblemCreate, acting: Annotated[Acting, on_project(OpenProblem.gate)], send: CommandsDep
 ) -> ActionOut:

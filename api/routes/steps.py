@@ -8,16 +8,33 @@ from fastapi import APIRouter, Path
 
 from api.commands import CommandsDep
 from api.deps import Acting, SessionDep, on_project
+from api.errors import ON_WORKFLOW, refusals
 from api.queries import owner_revocation_open
 from api.schemas import ActionOut, DecisionBody, RatingBody, SubmitBody, VerificationBody
 from domain.project import Decide, Rate, Submit, Verify
 from workflows.project import ProjectWorkflow
 
 router = APIRouter(tags=["steps"])
-StepPath = Annotated[str, Path(pattern=r"^[a-z0-9_.]{1,60}$", description="step key")]
+StepPath = Annotated[
+    str, Path(pattern=r"^[a-z0-9_.]{1,60}$", description="A step key of the project (404 `unknown_step` otherwise).")
+]
+# What every step action may meet besides its own rules.
+ON_STEP = ("invalid_project_code", "forbidden_role", "unknown_step", "project_ended", *ON_WORKFLOW)
 
 
-@router.post("/projects/{code}/steps/{step}/submit", response_model=ActionOut)
+@router.post(
+    "/projects/{code}/steps/{step}/submit",
+    response_model=ActionOut,
+    responses=refusals(
+        *ON_STEP,
+        "not_applicant",
+        "project_suspended",
+        "not_awaiting_rectification",
+        "not_awaiting_submission",
+        "commitment_not_allowed",
+        "revocation_unresolved",
+    ),
+)
 async def submit(
     step: StepPath,
     body: SubmitBody,
@@ -31,7 +48,19 @@ async def submit(
     return await send.act(acting, ProjectWorkflow.submit, action)
 
 
-@router.post("/projects/{code}/steps/{step}/decision", response_model=ActionOut)
+@router.post(
+    "/projects/{code}/steps/{step}/decision",
+    response_model=ActionOut,
+    responses=refusals(
+        *ON_STEP,
+        "not_reviewer",
+        "wrong_department",
+        "not_in_review",
+        "project_suspended",
+        "inspection_outcome",
+        "comment_required",
+    ),
+)
 async def decide(
     step: StepPath, body: DecisionBody, acting: Annotated[Acting, on_project(Decide.gate)], send: CommandsDep
 ) -> ActionOut:
@@ -40,7 +69,11 @@ async def decide(
     return await send.act(acting, ProjectWorkflow.decide, action)
 
 
-@router.post("/projects/{code}/steps/{step}/verification", response_model=ActionOut)
+@router.post(
+    "/projects/{code}/steps/{step}/verification",
+    response_model=ActionOut,
+    responses=refusals(*ON_STEP, "not_reviewer", "wrong_department", "not_granted", "comment_required"),
+)
 async def verify(
     step: StepPath, body: VerificationBody, acting: Annotated[Acting, on_project(Verify.gate)], send: CommandsDep
 ) -> ActionOut:
@@ -49,7 +82,13 @@ async def verify(
     return await send.act(acting, ProjectWorkflow.verify, action)
 
 
-@router.post("/projects/{code}/steps/{step}/rating", response_model=ActionOut)
+@router.post(
+    "/projects/{code}/steps/{step}/rating",
+    response_model=ActionOut,
+    responses=refusals(
+        *ON_STEP[:3], *ON_WORKFLOW, "not_owner", "step_not_ended", "already_rated", "rating_window_closed"
+    ),
+)
 async def rate(
     step: StepPath, body: RatingBody, acting: Annotated[Acting, on_project(Rate.gate)], send: CommandsDep
 ) -> ActionOut:
