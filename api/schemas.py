@@ -314,9 +314,14 @@ CatalogText = Annotated[str, StringConstraints(pattern=PRINTABLE)]
 WorkingDays = Annotated[int, Field(ge=1, le=120), BeforeValidator(_whole_number)]
 
 
+NAMES_RULE = "A name in both languages: `name_zh` and `name_en`, or `name` as '中文 English' (422 `invalid_category` without)."
+
+
 class StepBase(Strict):
     key: CatalogKey
-    name: CatalogText
+    name_zh: CatalogText | None = Field(default=None, description=NAMES_RULE)
+    name_en: CatalogText | None = Field(default=None, description=NAMES_RULE)
+    name: CatalogText | None = Field(default=None, description="Both names in one, as `GET /catalog` shows it.")
     stage: Stage
     department: Department
     limit_working_days: WorkingDays
@@ -385,8 +390,12 @@ class CategoryBody(Strict):
     """A category as `GET /catalog` shows it; every error in it is 422 `invalid_category`."""
 
     key: CatalogKey = Field(description="The path's category (422 `category_key_mismatch` otherwise).")
-    name: CatalogText
-    description: CatalogText
+    name_zh: CatalogText | None = Field(default=None, description=NAMES_RULE)
+    name_en: CatalogText | None = Field(default=None, description=NAMES_RULE)
+    name: CatalogText | None = Field(default=None, description="Both names in one, as `GET /catalog` shows it.")
+    description_zh: CatalogText | None = None
+    description_en: CatalogText | None = None
+    description: CatalogText | None = Field(default=None, description="Both descriptions in one ('中文 English').")
     project_type: Literal["01", "02", "03"] = Field(description="GB/T 40058: 01 approval, 02 verification, 03 filing")
     steps: list[CatalogStep] = Field(
         min_length=1,

@@ -107,7 +107,7 @@ async def put_category(category: CategoryPath, body: CategoryBody, user: Manager
     """Add or change a category; projects already running keep the version they started with."""
     try:
         # `stages` is derived (GET /catalog shows it): accept it back, ignore it.
-        spec = CategorySpec.model_validate(body.model_dump(exclude={"stages"}))
+        spec = CategorySpec.model_validate(body.model_dump(exclude={"stages"}, exclude_none=True))
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -61,19 +61,20 @@ def assert_problem(r: httpx.Response, status: int, code: str | None = None) -> d
     return body
 
 
-def app_operations(app: FastAPI) -> set[tuple[str, str]]:
-    """Every (method, path template) of the JSON API (the pages and the docs excluded)."""
-    found: set[tuple[str, str]] = set()
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """The JSON API's endpoints in the order the app serves them (the pages and the docs excluded)."""
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # FastAPI before included routers were kept lazily: app.routes are the routes
-        routes = [(r, getattr(r, "path", ""), getattr(r, "methods", None)) for r in app.routes]
+        routes = [r for r in app.routes if isinstance(r, APIRoute)]
     else:
-        routes = [(c.original_route, c.path, c.methods) for c in iter_route_contexts(app.routes)]
-    for route, path, methods in routes:
-        if isinstance(route, APIRoute) and route.include_in_schema:  # the pages have a matrix of their own
-            found |= {(m, path) for m in methods or () if m != "HEAD"}
-    return found
+        routes = [c.original_route for c in iter_route_contexts(app.routes) if isinstance(c.original_route, APIRoute)]
+    return [r for r in routes if r.include_in_schema]
+
+
+def app_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path template) of the JSON API."""
+    return {(m, r.path) for r in api_routes(app) for m in r.methods or () if m != "HEAD"}
 
 
 async def make_user(

@@ -1,6 +1,6 @@
 """Every route of the app × every role, against one table of expected statuses.
 
-The rules (DESIGN section 2 and 9):
+The rules (docs/api.md, "Roles" and "Errors"):
 - 401 without a valid token: none, expired, signed with another secret, or unsigned (alg none);
 - 404 for what the caller may not see (never a hint that it exists);
 - 403 for what the caller may see but not do;

@@ -10,8 +10,6 @@ from typing import Any
 import httpx
 import jsonschema_rs
 import pytest
-from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from api.main import create_app
 from api.schemas import CREDIT_CODE, NON_BLANK, PROJECT_CODE, REGION_CODE, ProblemRaise
@@ -26,7 +24,7 @@ from domain.codes import (
 )
 from models.seed import ORG_A
 from settings import Settings
-from tests.api.support import assert_problem, bearer, project_for
+from tests.api.support import api_routes, assert_problem, bearer, project_for
 from tests.conftest import Api
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -41,15 +39,6 @@ async def raise_problem_raw(api: Api, code: str, body: bytes) -> httpx.Response:
     """POST /projects/{code}/problems as owner-a with a body sent byte for byte, as JSON."""
     headers = {"Content-Type": "application/json"}
     return await api.call("POST", f"/projects/{code}/problems", "owner-a", content=body, headers=headers)
-
-
-def app_routes(app: FastAPI) -> list[APIRoute]:
-    """The app's endpoints (FastAPI keeps included routers lazily in newer versions)."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:
-        return [r for r in app.routes if isinstance(r, APIRoute)]
-    return [c.original_route for c in iter_route_contexts(app.routes) if isinstance(c.original_route, APIRoute)]
 
 
 def wrong_check_character(code: str) -> str:
@@ -200,7 +189,7 @@ async def test_no_body_however_odd_makes_a_model_fail_other_than_invalid(setting
     schema = app.openapi()
     components = schema["components"]["schemas"]
     tried = 0
-    for route in app_routes(app):
+    for route in api_routes(app):
         field = route.body_field
         method = next(iter(set(route.methods or ()) - {"HEAD"})).lower()
         body = schema["paths"][route.path][method].get("requestBody", {}).get("content", {})

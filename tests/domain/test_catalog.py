@@ -64,7 +64,7 @@ def test_general_runs_the_four_stages_in_order() -> None:
     assert _category("general").stages == STAGE_ORDER
 
 
-def test_general_steps_follow_the_design() -> None:
+def test_general_steps_follow_the_statutory_stages() -> None:
     steps = {s.key: s for s in _category("general").steps}
     assert (steps["project_approval"].department, steps["project_approval"].mode) == ("drc", "standard")
     assert (steps["land_prereview"].department, steps["land_prereview"].mode) == ("nrp", "commitment")

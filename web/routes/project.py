@@ -157,7 +157,7 @@ async def act(
     chosen = PAGE_ACTIONS.get(kind)
     if chosen is None:
         raise ApiError(422, "unknown_action", f"no such action {kind!r}")
-    fields = {k: v for k, v in form.items() if v != "" or k in ("comment", "note", "reason")}
+    fields = form_values({k: v for k, v in form.items() if v != "" or k in ("comment", "note", "reason")})
     try:
         body = TypeAdapter(chosen.body).validate_python(fields)
     except ValidationError as err:
@@ -172,6 +172,17 @@ async def act(
         )
     anchor = f"#{target}" if target else ""
     return see_other(f"/p/{code}?done={kind}{anchor}")
+
+
+def form_values(form: dict[str, str]) -> dict[str, Any]:
+    """A form's text as the JSON the API's body expects: yes/no choices as booleans, scores as numbers."""
+    values: dict[str, Any] = dict(form)
+    for name in ("accept", "commitment", "key_project"):
+        if values.get(name) in ("true", "false"):
+            values[name] = values[name] == "true"
+    if isinstance(values.get("score"), str) and values["score"].isdigit():
+        values["score"] = int(values["score"])
+    return values
 
 
 async def _again(
