@@ -314,7 +314,9 @@ CatalogText = Annotated[str, StringConstraints(pattern=PRINTABLE)]
 WorkingDays = Annotated[int, Field(ge=1, le=120), BeforeValidator(_whole_number)]
 
 
-NAMES_RULE = "A name in both languages: `name_zh` and `name_en`, or `name` as '中文 English' (422 `invalid_category` without)."
+NAMES_RULE = (
+    "A name in both languages: `name_zh` and `name_en`, or `name` as '中文 English' (422 `invalid_category` without)."
+)
 
 
 class StepBase(Strict):
