@@ -141,7 +141,7 @@ class Acting:
     code: str
     actor: Actor
     request_key: str | None
-    item_id: str = ""  # the problem or rectification acted on
+    item_id: str = ""  # the step, problem or rectification acted on
 
 
 def request_key(user: UserRow, key: str | None) -> str | None:
@@ -156,6 +156,24 @@ def on_project(action: str) -> Any:
         code = validate_project_code(code)
         await visible_project(db, actor_of(user), code)
         return _gated(user, action, code, key)
+
+    return Depends(resolve)
+
+
+StepPath = Annotated[
+    str, Path(pattern=r"^[a-z0-9_.]{1,60}$", description="A step key of the project (404 `unknown_step` otherwise).")
+]
+
+
+def on_step(action: str) -> Any:
+    """The same for a route acting on a step `{code}/steps/{step}`; the step key is the item acted on."""
+
+    async def resolve(
+        code: CodePath, step: StepPath, user: UserDep, db: SessionDep, key: IdempotencyKey = None
+    ) -> Acting:
+        code = validate_project_code(code)
+        await visible_project(db, actor_of(user), code)
+        return _gated(user, action, code, key, step)
 
     return Depends(resolve)
 

@@ -1,6 +1,16 @@
-"""The words the pages use for statuses, colours, roles and stages (translated in web/locale/)."""
+"""The words the pages use for statuses, colours, roles, stages and timeline events.
+
+They are data (`labels.json`), written in English; their Chinese is in the message catalogs
+like every message of the pages (web/messages.py reads this file too).
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+
+LABELS_FILE = Path(__file__).with_name("labels.json")
+_LABELS: dict[str, dict[str, str]] = json.loads(LABELS_FILE.read_text(encoding="utf-8"))
 
 
 def N_(message: str) -> str:
@@ -8,89 +18,18 @@ def N_(message: str) -> str:
     return message
 
 
-STEP_STATUS = {
-    "pending": N_("Not reached yet"),
-    "awaiting_submission": N_("Waiting for the application"),
-    "in_review": N_("In review"),
-    "returned": N_("Returned for correction"),
-    "approved": N_("Approved"),
-    "rejected": N_("Rejected"),
-    "granted": N_("Granted on commitment"),
-    "verified": N_("Commitment verified"),
-    "revoked": N_("Permit revoked"),
-    "cancelled": N_("Cancelled"),
-}
-PROJECT_STATUS = {
-    "active": N_("In progress"),
-    "suspended": N_("Suspended"),
-    "completed": N_("Completed"),
-    "withdrawn": N_("Withdrawn"),
-}
-COLOUR = {"green": N_("Green light"), "yellow": N_("Yellow light"), "red": N_("Red light")}
-ROLE = {
-    "owner": N_("Enterprise"),
-    "agent": N_("Deputy"),
-    "reviewer": N_("Reviewer"),
-    "section_chief": N_("Section chief"),
-    "office": N_("Government affairs office"),
-    "leader": N_("District leader"),
-}
-STAGE = {
-    "initiation": N_("Project initiation and land-use planning"),
-    "engineering": N_("Engineering construction permit"),
-    "construction": N_("Construction permit"),
-    "acceptance": N_("Completion acceptance"),
-}
-MODE = {
-    "standard": N_("Standard review"),
-    "commitment": N_("Commitment allowed"),
-    "phased": N_("Phased permit"),
-    "joint": N_("Joint acceptance"),
-}
-PROBLEM_STATUS = {"open": N_("Open"), "resolved": N_("Resolved")}
-ORIGIN = {
-    "manual": N_("Raised by hand"),
-    "overdue": N_("Overdue step"),
-    "revocation": N_("Revoked commitment"),
-    "rectification": N_("Rectification not accepted"),
-}
-LEVEL = {
-    1: N_("Level 1 · deputy"),
-    2: N_("Level 2 · section chief"),
-    3: N_("Level 3 · office"),
-    4: N_("Level 4 · leader"),
-}
-# What each line of the audit timeline says happened.
-EVENT = {
-    "created": N_("Project created"),
-    "step_opened": N_("Step opened"),
-    "submitted": N_("Application submitted"),
-    "resubmitted": N_("Corrected application resubmitted"),
-    "commitment_signed": N_("Written commitment signed"),
-    "commitment_granted": N_("Permit granted on commitment"),
-    "approved": N_("Approved"),
-    "returned": N_("Returned for correction"),
-    "rejected": N_("Rejected"),
-    "inspection_failed": N_("Inspection failed: to be rectified"),
-    "verified": N_("Commitment verified"),
-    "revoked": N_("Commitment failed verification: permit revoked"),
-    "suspended": N_("Project suspended"),
-    "resumed": N_("Project resumed"),
-    "deemed_approved": N_("Deemed approved at the deadline"),
-    "overdue": N_("Step overdue"),
-    "verification_overdue": N_("Verification overdue"),
-    "joint_acceptance_certificate": N_("Joint acceptance certificate issued"),
-    "completed": N_("Project completed"),
-    "withdrawn": N_("Project withdrawn"),
-    "colour_changed": N_("Light changed"),
-    "problem_raised": N_("Problem raised"),
-    "problem_escalated": N_("Problem moved up the ladder"),
-    "problem_reminder": N_("Reminder to the district leader"),
-    "problem_resolved": N_("Problem resolved"),
-    "rated": N_("Step rated"),
-    "rectification_opened": N_("Rectification opened after a bad rating"),
-    "rectification_answered": N_("Department answered the rectification"),
-    "rectification_accepted": N_("Owner accepted the answer"),
-    "rectification_escalated": N_("Rectification became a problem"),
-    "deadline_moved": N_("Deadline moved: the calendar changed"),
-}
+STEP_STATUS = _LABELS["step_status"]
+PROJECT_STATUS = _LABELS["project_status"]
+COLOUR = _LABELS["colour"]
+ROLE = _LABELS["role"]
+STAGE = _LABELS["stage"]
+MODE = _LABELS["mode"]
+PROBLEM_STATUS = _LABELS["problem_status"]
+ORIGIN = _LABELS["origin"]
+LEVEL = {int(level): label for level, label in _LABELS["level"].items()}
+EVENT = _LABELS["event"]
+
+
+def every_label() -> list[str]:
+    """Every word of the file, for the message catalogs."""
+    return [label for table in _LABELS.values() for label in table.values()]

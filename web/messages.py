@@ -13,6 +13,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 
 from web.i18n import read_catalog
+from web.labels import every_label
 
 WEB = Path(__file__).parent
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
@@ -29,6 +30,8 @@ def messages() -> dict[str | tuple[str, str], str]:
         key = (message[0], message[1]) if isinstance(message, tuple) else message
         if key:
             found.setdefault(key, f"web/{filename}:{line}")
+    for label in every_label():
+        found.setdefault(label, "web/labels.json")
     return found
 
 

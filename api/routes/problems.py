@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.commands import CommandsDep
-from api.deps import Acting, SessionDep, UserDep, actor_of, on_problem, on_rectification
-from api.errors import ON_WORKFLOW, refusals
+from api.actions import ActionRoute, action_route
+from api.deps import SessionDep, UserDep, actor_of, on_problem, on_rectification
+from api.errors import ON_WORKFLOW
 from api.queries import list_problems
-from api.schemas import ActionOut, ProblemOut, ProblemRaise, ProblemResolve, RectificationAnswer, RectificationJudgement
+from api.schemas import ProblemOut, ProblemRaise, ProblemResolve, RectificationAnswer, RectificationJudgement
 from domain.project import AnswerRectification, JudgeRectification, RaiseProblem, ResolveProblem
 from workflows.project import ProjectWorkflow
 
@@ -28,75 +28,69 @@ async def get_problems(
     return await list_problems(db, actor_of(user), level, status)
 
 
-@router.post(
-    "/problems/{problem_id}/raise",
-    response_model=ActionOut,
-    responses=refusals(
-        "forbidden_role", "not_holder", "problem_resolved", "top_level", "unknown_problem", *ON_WORKFLOW
+W = ProjectWorkflow
+for route, resolve in (
+    (
+        ActionRoute(
+            "/problems/{problem_id}/raise",
+            ProblemRaise,
+            RaiseProblem,
+            W.raise_problem,
+            ("forbidden_role", "not_holder", "problem_resolved", "top_level", "unknown_problem", *ON_WORKFLOW),
+            "The current holder (or above) moves the problem up one level.",
+            target="problem_id",
+        ),
+        on_problem,
     ),
-)
-async def raise_problem(
-    body: ProblemRaise, acting: Annotated[Acting, on_problem(RaiseProblem.gate)], send: CommandsDep
-) -> ActionOut:
-    """The current holder (or above) moves the problem up one level."""
-    action = RaiseProblem(problem_id=acting.item_id, actor=acting.actor, reason=body.reason)
-    return await send.act(acting, ProjectWorkflow.raise_problem, action)
-
-
-@router.post(
-    "/problems/{problem_id}/resolve",
-    response_model=ActionOut,
-    responses=refusals("forbidden_role", "not_holder", "problem_resolved", "unknown_problem", *ON_WORKFLOW),
-)
-async def resolve_problem(
-    body: ProblemResolve, acting: Annotated[Acting, on_problem(ResolveProblem.gate)], send: CommandsDep
-) -> ActionOut:
-    """The current holder (or above) resolves the problem in writing."""
-    action = ResolveProblem(problem_id=acting.item_id, actor=acting.actor, resolution=body.resolution)
-    return await send.act(acting, ProjectWorkflow.resolve_problem, action)
-
-
-@router.post(
-    "/rectifications/{rectification_id}/answer",
-    response_model=ActionOut,
-    responses=refusals(
-        "forbidden_role",
-        "not_reviewer",
-        "wrong_department",
-        "rectification_not_open",
-        "unknown_rectification",
-        *ON_WORKFLOW,
+    (
+        ActionRoute(
+            "/problems/{problem_id}/resolve",
+            ProblemResolve,
+            ResolveProblem,
+            W.resolve_problem,
+            ("forbidden_role", "not_holder", "problem_resolved", "unknown_problem", *ON_WORKFLOW),
+            "The current holder (or above) resolves the problem in writing.",
+            target="problem_id",
+        ),
+        on_problem,
     ),
-)
-async def answer_rectification(
-    body: RectificationAnswer,
-    acting: Annotated[Acting, on_rectification(AnswerRectification.gate)],
-    send: CommandsDep,
-) -> ActionOut:
-    """The department answers a bad rating with what it changed."""
-    action = AnswerRectification(rectification_id=acting.item_id, actor=acting.actor, answer=body.answer)
-    return await send.act(acting, ProjectWorkflow.answer_rectification, action)
-
-
-@router.post(
-    "/rectifications/{rectification_id}/judgement",
-    response_model=ActionOut,
-    responses=refusals(
-        "forbidden_role",
-        "not_owner",
-        "rectification_not_answered",
-        "unknown_rectification",
-        "comment_required",
-        *ON_WORKFLOW,
+    (
+        ActionRoute(
+            "/rectifications/{rectification_id}/answer",
+            RectificationAnswer,
+            AnswerRectification,
+            W.answer_rectification,
+            (
+                "forbidden_role",
+                "not_reviewer",
+                "wrong_department",
+                "rectification_not_open",
+                "unknown_rectification",
+                *ON_WORKFLOW,
+            ),
+            "The department answers a bad rating with what it changed.",
+            target="rectification_id",
+        ),
+        on_rectification,
     ),
-)
-async def judge_rectification(
-    body: RectificationJudgement,
-    acting: Annotated[Acting, on_rectification(JudgeRectification.gate)],
-    send: CommandsDep,
-) -> ActionOut:
-    """The owner accepts the answer, or it becomes a level-2 problem."""
-    action = JudgeRectification(
-        rectification_id=acting.item_id, actor=acting.actor, accept=body.accept, comment=body.comment
-    )
-    return await send.act(acting, ProjectWorkflow.judge_rectification, action)
+    (
+        ActionRoute(
+            "/rectifications/{rectification_id}/judgement",
+            RectificationJudgement,
+            JudgeRectification,
+            W.judge_rectification,
+            (
+                "forbidden_role",
+                "not_owner",
+                "rectification_not_answered",
+                "unknown_rectification",
+                "comment_required",
+                *ON_WORKFLOW,
+            ),
+            "The owner accepts the answer, or it becomes a level-2 problem.",
+            target="rectification_id",
+        ),
+        on_rectification,
+    ),
+):
+    action_route(router, route, resolve)

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from api.actions import ActionRoute, action_route
 from api.commands import CommandsDep
-from api.deps import Acting, CodePath, IdempotencyKey, ServicesDep, SessionDep, UserDep, actor_of, allowed, on_project
+from api.deps import CodePath, IdempotencyKey, ServicesDep, SessionDep, UserDep, actor_of, allowed, on_project
 from api.deps import request_key as scoped_key
 from api.errors import ON_WORKFLOW, refusals
 from api.queries import list_projects, project_events, project_view, visible_project
 from api.schemas import (
-    ActionOut,
     EventOut,
     ProblemCreate,
     ProjectCreate,
@@ -101,36 +101,31 @@ async def get_events(code: CodePath, user: UserDep, db: SessionDep) -> list[Even
     return await project_events(db, code)
 
 
-@router.post(
-    "/projects/{code}/withdraw",
-    response_model=ActionOut,
-    responses=refusals("invalid_project_code", "forbidden_role", "not_applicant", "project_ended", *ON_WORKFLOW),
-)
-async def withdraw(
-    body: WithdrawBody, acting: Annotated[Acting, on_project(Withdraw.gate)], send: CommandsDep
-) -> ActionOut:
-    """End the project; its open steps are cancelled."""
-    action = Withdraw(actor=acting.actor, reason=body.reason)
-    return await send.act(acting, ProjectWorkflow.withdraw, action)
-
-
-@router.post(
-    "/projects/{code}/problems",
-    status_code=201,
-    response_model=ActionOut,
-    responses=refusals(
-        "invalid_project_code",
-        "forbidden_role",
-        "not_applicant",
-        "not_involved",
-        "unknown_step",
-        "project_ended",
-        *ON_WORKFLOW,
+for route in (
+    ActionRoute(
+        "/projects/{code}/withdraw",
+        WithdrawBody,
+        Withdraw,
+        ProjectWorkflow.withdraw,
+        ("invalid_project_code", "forbidden_role", "not_applicant", "project_ended", *ON_WORKFLOW),
+        "End the project; its open steps are cancelled.",
     ),
-)
-async def open_problem(
-    body: ProblemCreate, acting: Annotated[Acting, on_project(OpenProblem.gate)], send: CommandsDep
-) -> ActionOut:
-    """Raise a coordination problem: level 1, or 2 for a key project."""
-    action = OpenProblem(actor=acting.actor, summary=body.summary, step=body.step)
-    return await send.act(acting, ProjectWorkflow.open_problem, action)
+    ActionRoute(
+        "/projects/{code}/problems",
+        ProblemCreate,
+        OpenProblem,
+        ProjectWorkflow.open_problem,
+        (
+            "invalid_project_code",
+            "forbidden_role",
+            "not_applicant",
+            "not_involved",
+            "unknown_step",
+            "project_ended",
+            *ON_WORKFLOW,
+        ),
+        "Raise a coordination problem: level 1, or 2 for a key project.",
+        status_code=201,
+    ),
+):
+    action_route(router, route, on_project)

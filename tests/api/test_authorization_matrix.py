@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,12 +41,6 @@ from tests.conftest import Api
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-OK = frozenset({200})
-NEW = frozenset({201})
-ALLOWED = frozenset({200, 409})  # authorised; the current state may still refuse
-FORBIDDEN = frozenset({403})
-HIDDEN = frozenset({404})
-UNAUTHENTICATED = frozenset({401})
 
 # Columns: the demo users of each role, and two more reviewers of the world project (below):
 # `other_reviewer` reviews for a department the project has reached (nrp: its land pre-review is
@@ -67,53 +62,21 @@ BAD_TOKENS = ("no_token", "expired", "forged", "unsigned")
 CALLERS = ROLES + BAD_TOKENS
 
 
-def row(*by_role: frozenset[int], anyone: frozenset[int] = UNAUTHENTICATED) -> dict[str, frozenset[int]]:
-    """Expected statuses: one per role in ROLES order; `anyone` for callers without a valid token."""
-    assert len(by_role) == len(ROLES)
-    return {**dict(zip(ROLES, by_role, strict=True)), **dict.fromkeys(BAD_TOKENS, anyone)}
+def load_matrix(path: Path) -> dict[tuple[str, str], dict[str, frozenset[int]]]:
+    """The table of expected statuses (a tab-separated file, one row per route, one column per caller)."""
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    header, *routes = rows
+    assert header == ["method", "path", *ROLES, "anyone"], header
+    matrix = {}
+    for method, template, *cells in routes:
+        statuses = [frozenset(int(s) for s in cell.split("|")) for cell in cells]
+        by_role = dict(zip(ROLES, statuses[:-1], strict=True))
+        matrix[(method, template)] = {**by_role, **dict.fromkeys(BAD_TOKENS, statuses[-1])}
+    return matrix
 
 
-EVERY_USER = row(OK, OK, OK, OK, OK, OK, OK, OK)
-#                                                       owner      agent      reviewer   other rev. unreached  chief      office     leader
-MATRIX: dict[tuple[str, str], dict[str, frozenset[int]]] = {
-    ("POST", "/auth/token"):                        row(OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK, anyone=OK),
-    ("GET", "/health"):                             row(OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK, anyone=OK),
-    ("GET", "/me"):                                 EVERY_USER,
-    ("GET", "/catalog"):                            EVERY_USER,
-    ("GET", "/calendar/{year}"):                    EVERY_USER,
-    ("PUT", "/calendar/{year}"):                    row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
-    ("POST", "/projects"):                          row(NEW,       NEW,       FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    ("GET", "/projects"):                           EVERY_USER,
-    ("GET", "/projects/{code}"):                    row(OK,        OK,        OK,        OK,        HIDDEN,    OK,        OK,        OK),
-    ("GET", "/projects/{code}/events"):             row(OK,        OK,        OK,        OK,        HIDDEN,    OK,        OK,        OK),
-    ("POST", "/projects/{code}/withdraw"):          row(ALLOWED,   ALLOWED,   FORBIDDEN, FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    ("POST", "/projects/{code}/steps/{step}/submit"):
-                                                    row(ALLOWED,   ALLOWED,   FORBIDDEN, FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    ("POST", "/projects/{code}/steps/{step}/decision"):
-                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    ("POST", "/projects/{code}/steps/{step}/verification"):
-                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    ("POST", "/projects/{code}/steps/{step}/rating"):
-                                                    row(ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    # A reviewer of any department the project reached may raise a problem on it.
-    ("POST", "/projects/{code}/problems"):          row(NEW,       NEW,       NEW,       NEW,       HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    ("GET", "/problems"):                           EVERY_USER,
-    # A fresh level-1 problem of stage initiation: held by the project's agent; the initiation
-    # chief, the office and the leader are above it; the owner and reviewers hold no level.
-    ("POST", "/problems/{problem_id}/raise"):       row(FORBIDDEN, OK,        FORBIDDEN, FORBIDDEN, HIDDEN,    OK,        OK,        OK),
-    ("POST", "/problems/{problem_id}/resolve"):     row(FORBIDDEN, OK,        FORBIDDEN, FORBIDDEN, HIDDEN,    OK,        OK,        OK),
-    ("POST", "/rectifications/{rectification_id}/answer"):
-                                                    row(FORBIDDEN, FORBIDDEN, ALLOWED,   FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    ("POST", "/rectifications/{rectification_id}/judgement"):
-                                                    row(ALLOWED,   FORBIDDEN, FORBIDDEN, FORBIDDEN, HIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    ("GET", "/tasks"):                              EVERY_USER,
-    ("GET", "/stats"):                              row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        OK,        OK),
-    # The office manages the catalog, the calendar and the users.
-    ("PUT", "/catalog/{category}"):                 row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
-    ("GET", "/users"):                              row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
-    ("POST", "/users"):                             row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NEW,       FORBIDDEN),
-    ("PATCH", "/users/{username}"):                 row(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN),
-}  # fmt: skip
+MATRIX = load_matrix(Path(__file__).with_name("authorization.tsv"))
+HIDDEN = frozenset({404})
 
 # Why the other department's reviewer is refused, where the reason matters: the rules name it.
 CODES: dict[tuple[str, str, str], str] = {

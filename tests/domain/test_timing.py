@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from domain.catalog import CategorySpec, StepSpec
+from domain.catalog import CategorySpec
 from domain.clock import ClockTiming, Span, fingerprint
 from domain.project import OpenProblem, Project, ResolveProblem, Withdraw
 from tests.domain import support
@@ -110,29 +110,24 @@ def test_a_deemed_approval_moves_the_chain_on() -> None:
 
 # A commitment step whose review is deemed approved at its deadline: no shipped category has
 # one, but the office may define it (the catalog allows every overdue policy on every mode).
-QUICK_PERMIT = CategorySpec(
-    key="quick_permit",
-    name_zh="快速许可",
-    name_en="Quick permit",
-    description_zh="告知承诺备案，部门超时默认通过。",
-    description_en="A filing on a written commitment, deemed approved when the department is late.",
-    project_type="03",
-    steps=(
-        StepSpec(
-            key="filing",
-            name_zh="备案",
-            name_en="Filing",
-            stage="initiation",
-            department="drc",
-            mode="commitment",
-            limit_working_days=2,
-            verify_working_days=5,
-            overdue="deemed_approval",
-        ),
-        StepSpec(
-            key="permit", name_zh="许可", name_en="Permit", stage="engineering", department="nrp", limit_working_days=3
-        ),
-    ),
+QUICK_PERMIT = CategorySpec.model_validate(
+    {
+        "key": "quick_permit",
+        "name": "快速许可 Quick permit",  # a name as '中文 English' is split into its two parts
+        "description": "告知承诺备案，部门超时默认通过。 A filing on a commitment, deemed approved when the department is late.",
+        "project_type": "03",
+        "steps": [
+            {"key": "filing", "name": "备案 Filing", "stage": "initiation", "department": "drc", "mode": "commitment"}
+            | {"limit_working_days": 2, "verify_working_days": 5, "overdue": "deemed_approval"},
+            {
+                "key": "permit",
+                "name": "许可 Permit",
+                "stage": "engineering",
+                "department": "nrp",
+                "limit_working_days": 3,
+            },
+        ],
+    }
 )
 
 
