@@ -5,7 +5,9 @@ Plain functions and classes, used by the test suite, the benchmarks and `make ru
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -32,41 +34,59 @@ def free_port() -> int:
         return port
 
 
+def port_taken(port: int) -> bool:
+    """Whether 127.0.0.1:`port` is held by something (listening, or only bound), so a server could not bind it."""
+    with socket.socket() as sock:
+        # As the servers bind: a port left in TIME_WAIT by a stopped server is free to take again.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return True
+        return False
+
+
+def answers(host: str, port: int) -> bool:
+    """Whether host:port accepts a connection right now."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def wait_for_port(host: str, port: int, timeout: float) -> None:
     """Return once host:port accepts a connection; TimeoutError after `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"{host}:{port} did not answer within {timeout} s") from None
-            time.sleep(0.05)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL if the process is still there after STOP_SECONDS."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    while not answers(host, port):
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{host}:{port} did not answer within {timeout} s")
+        time.sleep(0.05)
 
 
 class TemporalDevServer:
-    """`temporal server start-dev`, headless, on a port of its own, with the project's search attributes.
+    """`temporal server start-dev` on a port of its own, with the project's search attributes.
 
-    With a db_file its state survives stop/kill and restart (durability tests); without one it lives in memory.
+    With a db_file its state survives stop/kill and restart (durability tests, make run); without one
+    it lives in memory. Headless unless given a ui_port. Its output is appended to log_file (a
+    temporary one by default), so a restart keeps the log of the run before for post-mortems.
     """
 
-    def __init__(self, port: int, db_file: Path | None) -> None:
+    def __init__(
+        self,
+        port: int,
+        db_file: Path | None,
+        *,
+        ui_port: int | None = None,
+        log_file: Path | None = None,
+        own_session: bool = False,
+    ) -> None:
         self.port = port
         self.db_file = db_file
-        self.log_file = Path(tempfile.mkdtemp(prefix="temporal-dev-")) / "temporal.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.ui_port = ui_port
+        self.log_file = log_file or Path(tempfile.mkdtemp(prefix="temporal-dev-")) / "temporal.log"
+        self.own_session = own_session
+        self.child: ChildProcess | None = None
 
     @classmethod
     def start(cls, db_file: Path | None = None, port: int | None = None) -> TemporalDevServer:
@@ -78,42 +98,48 @@ class TemporalDevServer:
     def address(self) -> str:
         return f"{HOST}:{self.port}"
 
-    def _launch(self) -> None:
-        argv = [str(TEMPORAL), "server", "start-dev", "--headless", "--ip", HOST, "--port", str(self.port)]
-        argv += ["--log-level", "warn"]
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.child.process if self.child is not None else None
+
+    def argv(self) -> list[str]:
+        argv = [str(TEMPORAL), "server", "start-dev", "--ip", HOST, "--port", str(self.port), "--log-level", "warn"]
+        argv += ["--headless"] if self.ui_port is None else ["--ui-port", str(self.ui_port)]
         for key in SEARCH_ATTRIBUTES:
             argv += ["--search-attribute", f"{key.name}=Keyword"]
         if self.db_file is not None:
             argv += ["--db-filename", str(self.db_file)]
-        # Appending keeps the log of a run before restart() for post-mortems.
-        with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        return argv
+
+    def spawn(self) -> ChildProcess:
+        """Start the server process and return at once; it is usable once its port answers."""
+        self.child = ChildProcess.start(self.argv(), log_file=self.log_file, own_session=self.own_session)
+        return self.child
+
+    def _launch(self) -> None:
+        child = self.spawn()
         # The dev server creates the default namespace before it opens its port: an open port means usable.
         deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"temporal dev server exited with {self.process.returncode}: {self.log_text()}")
-            try:
-                wait_for_port(HOST, self.port, 0.5)
-                return
-            except TimeoutError:
-                if time.monotonic() >= deadline:
-                    self.kill()
-                    raise
+        while not answers(HOST, self.port):
+            if not child.running:
+                raise RuntimeError(f"temporal dev server exited with {child.process.returncode}: {self.log_text()}")
+            if time.monotonic() >= deadline:
+                self.kill()
+                raise TimeoutError(f"{self.address} did not answer within 60 s")
+            time.sleep(0.05)
 
     def log_text(self) -> str:
         return self.log_file.read_text(errors="replace")
 
     def stop(self) -> None:
         """Graceful shutdown: SIGTERM, SIGKILL after 10 s."""
-        if self.process is not None:
-            _stop(self.process)
+        if self.child is not None:
+            self.child.stop()
 
     def kill(self) -> None:
         """A crash: SIGKILL, no chance to flush anything."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
+        if self.child is not None:
+            self.child.kill()
 
     def restart(self) -> None:
         """Stop, then start again on the same port and database file."""
@@ -125,16 +151,27 @@ class ChildProcess:
     """A project process (`worker.py`, uvicorn, ...) run from the project root, its output in a log file.
 
     `env` is laid over the current environment, so callers name only what they change. Output is
-    unbuffered, so that log_text() shows everything up to a kill.
+    unbuffered, so that log_text() shows everything up to a kill. With own_session the process
+    leads a session of its own: a Ctrl-C at the terminal reaches only its parent, which can then
+    stop the parts in order, and stopping signals the whole group, whatever the process spawned.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], log_file: Path) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], log_file: Path, own_session: bool = False) -> None:
         self.process = process
         self.log_file = log_file
+        self.own_session = own_session
 
     @classmethod
-    def start(cls, argv: Sequence[str], env: Mapping[str, str] | None = None) -> ChildProcess:
-        log_file = Path(tempfile.mkdtemp(prefix="child-")) / "output.log"
+    def start(
+        cls,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        *,
+        log_file: Path | None = None,
+        own_session: bool = False,
+    ) -> ChildProcess:
+        """Start the process; its output is appended to log_file (a new temporary file by default)."""
+        log_file = log_file or Path(tempfile.mkdtemp(prefix="child-")) / "output.log"
         with log_file.open("ab") as log:
             process = subprocess.Popen(
                 list(argv),
@@ -143,8 +180,9 @@ class ChildProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=own_session,
             )
-        return cls(process, log_file)
+        return cls(process, log_file, own_session)
 
     @property
     def pid(self) -> int:
@@ -154,17 +192,34 @@ class ChildProcess:
     def running(self) -> bool:
         return self.process.poll() is None
 
+    def poll(self) -> int | None:
+        """The exit status once it has exited (minus the signal's number if a signal ended it), else None."""
+        return self.process.poll()
+
     def log_text(self) -> str:
         return self.log_file.read_text(errors="replace")
 
     def stop(self) -> None:
         """Graceful shutdown: SIGTERM, SIGKILL after 10 s."""
-        _stop(self.process)
+        self._signal(signal.SIGTERM)
+        try:
+            self.process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
     def kill(self) -> None:
         """A crash: SIGKILL."""
-        self.process.kill()
+        self._signal(signal.SIGKILL)
         self.process.wait()
+
+    def _signal(self, signum: signal.Signals) -> None:
+        if not self.own_session:
+            if self.process.poll() is None:
+                self.process.send_signal(signum)
+            return
+        # The whole group, even after its leader has gone: what it spawned must not outlive it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
 
 
 def service_env(settings: Settings) -> dict[str, str]:
@@ -180,12 +235,14 @@ def service_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def start_worker(env: Mapping[str, str]) -> ChildProcess:
-    """A worker process, as `make run` starts it."""
-    return ChildProcess.start([sys.executable, "worker.py"], env)
+def start_worker(env: Mapping[str, str], *, log_file: Path | None = None, own_session: bool = False) -> ChildProcess:
+    """A worker process; log_file and own_session as for ChildProcess.start."""
+    return ChildProcess.start([sys.executable, "worker.py"], env, log_file=log_file, own_session=own_session)
 
 
-def start_api(env: Mapping[str, str], port: int) -> ChildProcess:
-    """An API process (uvicorn) on 127.0.0.1:`port`."""
+def start_api(
+    env: Mapping[str, str], port: int, *, log_file: Path | None = None, own_session: bool = False
+) -> ChildProcess:
+    """An API process (uvicorn) on 127.0.0.1:`port`; log_file and own_session as for ChildProcess.start."""
     argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", HOST, "--port", str(port)]
-    return ChildProcess.start([*argv, "--log-level", "warning"], env)
+    return ChildProcess.start([*argv, "--log-level", "warning"], env, log_file=log_file, own_session=own_session)
