@@ -60,7 +60,8 @@ def main() -> int:
     taken = embedded.taken_ports()
     if taken:
         held = ", ".join(f"{port} ({name})" for name, port in taken.items())
-        print(f"run: port {held} already in use (an earlier `make run` still running?)", file=sys.stderr)
+        ports = "port" if len(taken) == 1 else "ports"
+        print(f"run: {ports} {held} already in use (an earlier `make run` still running?)", file=sys.stderr)
         return 1
     signals = StopSignals()
     supervisor = Supervisor(embedded.parts(), lambda port: answers(HOST, port), signals.requested)
