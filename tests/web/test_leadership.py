@@ -85,13 +85,11 @@ async def test_chiefs_the_office_and_leaders_see_the_pages_and_others_get_the_40
 
 
 def dashboard_counts(html: str) -> dict[str, dict[str, int]]:
-    """The numbers the dashboard shows, by what their links open."""
-    lights = re.findall(r'href="/p\?colour=(\w+)">.*?<span class="tile__count">(\d+) 个项目', html, re.S)
-    rows = re.findall(r'href="/(p\?stage|p\?status|queue\?level)=(\w+)">[^<]*</a></td><td class="number">(\d+)', html)
-    found: dict[str, dict[str, int]] = {"by_colour": {k: int(n) for k, n in lights}}
-    names = {"p?stage": "by_stage", "p?status": "by_status", "queue?level": "open_by_level"}
-    for link, key, n in rows:
-        found.setdefault(names[link], {})[key] = int(n)
+    """The numbers the dashboard (or its refresh) shows, by group and key."""
+    groups = {"colour": "by_colour", "stage": "by_stage", "status": "by_status", "level": "open_by_level"}
+    found: dict[str, dict[str, int]] = {}
+    for group, key, n in re.findall(r'<span id="count-(\w+)-(\w+)"[^>]*>(\d+)', html):
+        found.setdefault(groups[group], {})[key] = int(n)
     return found
 
 
@@ -112,14 +110,19 @@ async def test_the_dashboard_counts_as_get_stats_does_and_follows_a_project_turn
     before = expected_counts(await stats(api))
     page = await office.get("/dashboard")
     assert dashboard_counts(page.text) == before
-    assert 'hx-get="/dashboard/counts" hx-trigger="every 15s"' in page.text and "红灯" in page.text
+    # Each number opens its list; only the numbers are refreshed, every 15 seconds.
+    for link, number in (("/p?colour=red", "colour-red"), ("/p?stage=acceptance", "stage-acceptance")):
+        assert re.search(rf'<a [^>]*href="{re.escape(link)}">.*?<span id="count-{number}">', page.text, re.S)
+    assert re.search(r'href="/queue\?level=3">[^<]*</a></td><td class="number"><span id="count-level-3">', page.text)
+    assert 'hx-get="/dashboard/counts" hx-trigger="every 15s" hx-swap="none"' in page.text and "红灯" in page.text
 
     # A new key project whose problem the office raises to level 3: one more red project, at level 3.
     _, raised = await key_project_problem(api, "the site has no power")
     r = await api.post(f"/problems/{raised}/raise", "office-1", json={"reason": "the grid company does not answer"})
     assert r.status_code == 200, r.text
     after = await office.get("/dashboard/counts")
-    assert "<html" not in after.text and 'id="dashboard-counts"' in after.text
+    assert "<html" not in after.text and "<a " not in after.text
+    assert after.text.count('hx-swap-oob="true"') == 1 + 3 + 4 + 4 + 4
     expected = {group: dict(counts) for group, counts in before.items()}
     for group, key in (("by_colour", "red"), ("by_stage", "initiation"), ("by_status", "active")):
         expected[group][key] += 1
