@@ -221,7 +221,7 @@ async def users_csv(request: Request, svc: ServicesDep, db: SessionDep) -> Respo
         (
             u.username,
             u.display_name,
-            _(labels.ROLE[u.role]),
+            _(labels.ROLE.get(u.role, u.role)),
             binding_words(u, lang),
             _("Yes") if u.active else _("No"),
             lang.datetime(u.locked_until, tz) if u.locked_until and u.locked_until > now else "",
