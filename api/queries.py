@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -9,7 +10,7 @@ from sqlalchemy import ColumnElement, case, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.errors import not_found
+from api.errors import ApiError, not_found
 from api.schemas import (
     EventOut,
     ProblemOut,
@@ -126,15 +127,53 @@ async def project_events(db: AsyncSession, code: str) -> list[EventOut]:
     return [EventOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-async def list_problems(db: AsyncSession, actor: Actor, level: int | None, status: str | None) -> list[ProblemOut]:
-    """Problems of the projects the caller may see."""
+async def list_problems(
+    db: AsyncSession,
+    actor: Actor,
+    level: int | None,
+    status: str | None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> list[ProblemOut]:
+    """Problems of the projects the caller may see, oldest first; at most `limit` of them, after `cursor`."""
     stmt = select(ProblemRow).join(ProjectRow, col(ProjectRow.code) == col(ProblemRow.code)).where(visible_to(actor))
     if level is not None:
         stmt = stmt.where(col(ProblemRow.level) == level)
     if status is not None:
         stmt = stmt.where(col(ProblemRow.status) == status)
-    rows = (await db.exec(stmt.order_by(col(ProblemRow.opened_at)))).all()
+    if cursor:
+        opened, after = read_problem_cursor(cursor)
+        later = col(ProblemRow.opened_at) > opened
+        stmt = stmt.where(later | ((col(ProblemRow.opened_at) == opened) & (col(ProblemRow.id) > after)))
+    stmt = stmt.order_by(col(ProblemRow.opened_at), col(ProblemRow.id))
+    rows = (await db.exec(stmt if limit is None else stmt.limit(limit))).all()
     return [problem_out(r.model_dump()) for r in rows]
+
+
+async def problems_page(
+    db: AsyncSession, actor: Actor, level: int | None, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[ProblemOut], str | None]:
+    """One page of `list_problems`, and the cursor of the next page (None on the last)."""
+    found = await list_problems(db, actor, level, status, limit + 1, cursor)
+    page = found[:limit]
+    return page, (problem_cursor(page[-1]) if len(found) > limit else None)
+
+
+def problem_cursor(problem: ProblemOut) -> str:
+    """Where a page of problems ends: its last problem's opening instant and id, opaque to the reader."""
+    return base64.urlsafe_b64encode(f"{problem.opened_at.isoformat()}|{problem.id}".encode()).decode()
+
+
+def read_problem_cursor(cursor: str) -> tuple[datetime, str]:
+    """The instant and id a cursor names (422 for a cursor this service did not give)."""
+    try:
+        opened, problem_id = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().split("|", 1)
+        instant = datetime.fromisoformat(opened)
+    except (ValueError, UnicodeError):
+        raise ApiError(422, "invalid_input", "the cursor is not one this service gave") from None
+    if instant.tzinfo is None:
+        raise ApiError(422, "invalid_input", "the cursor is not one this service gave")
+    return instant, problem_id
 
 
 async def owning_project(
@@ -235,13 +274,59 @@ def _item_task(
     )
 
 
-async def statistics(db: AsyncSession) -> dict[str, Any]:
-    """Counts by stage, colour and status; department performance; the ladder; satisfaction."""
+# The steps a department decided after a review (granted commitments are not reviewed).
+REVIEWED = col(StepRow.status).in_(DECIDED) & col(StepRow.commitment).is_(False)
+
+
+async def project_counts(db: AsyncSession) -> dict[str, dict[str, int]]:
+    """How many projects stand at each stage, show each colour, have each status."""
 
     async def counts(column: Any) -> dict[str, int]:
         rows = (await db.exec(select(column, func.count()).group_by(column))).all()
         return {str(k): int(n) for k, n in rows}
 
+    return {
+        "by_stage": await counts(ProjectRow.stage),
+        "by_colour": await counts(ProjectRow.colour),
+        "by_status": await counts(ProjectRow.status),
+    }
+
+
+async def open_problems_by_level(db: AsyncSession) -> dict[str, int]:
+    """Open problems at each level of the ladder (levels without any left out)."""
+    rows = (
+        await db.exec(
+            select(col(ProblemRow.level), func.count())
+            .where(col(ProblemRow.status) == "open")
+            .group_by(col(ProblemRow.level))
+        )
+    ).all()
+    return {str(level): int(n) for level, n in sorted(rows)}
+
+
+async def stage_durations(db: AsyncSession) -> dict[str, dict[str, Any]]:
+    """For each stage, in chain order: the steps decided after a review, the mean working days they
+    took and the mean of their limits."""
+    rows = (
+        await db.exec(
+            select(col(StepRow.stage), func.count(), func.avg(StepRow.used_days), func.avg(StepRow.limit_days))
+            .where(REVIEWED)
+            .group_by(col(StepRow.stage))
+        )
+    ).all()
+    found = {
+        stage: {
+            "decided_steps": n,
+            "mean_working_days": round(float(mean_used or 0), 3),
+            "mean_limit_working_days": round(float(mean_limit or 0), 3),
+        }
+        for stage, n, mean_used, mean_limit in rows
+    }
+    return {stage.value: found[stage.value] for stage in STAGE_ORDER if stage.value in found}
+
+
+async def statistics(db: AsyncSession) -> dict[str, Any]:
+    """Counts by stage, colour and status; department performance; stage durations; the ladder; satisfaction."""
     dept_rows = (
         await db.exec(
             select(  # type: ignore[call-overload]  # seven columns: past the typed overloads
@@ -253,7 +338,7 @@ async def statistics(db: AsyncSession) -> dict[str, Any]:
                 func.count(col(StepRow.rating)),
                 func.sum(case((col(StepRow.rating) >= 4, 1), else_=0)),
             )
-            .where(col(StepRow.status).in_(DECIDED), col(StepRow.commitment).is_(False))
+            .where(REVIEWED)
             .group_by(col(StepRow.department))
         )
     ).all()
@@ -272,22 +357,12 @@ async def statistics(db: AsyncSession) -> dict[str, Any]:
         await db.exec(select(ProblemRow.opened_at, ProblemRow.resolved_at).where(col(ProblemRow.status) == "resolved"))
     ).all()
     hours = [(r - o).total_seconds() / 3600 for o, r in resolved if o and r]
-    open_by_level = (
-        await db.exec(
-            select(col(ProblemRow.level), func.count())
-            .where(col(ProblemRow.status) == "open")
-            .group_by(col(ProblemRow.level))
-        )
-    ).all()
     return {
-        "projects": {
-            "by_stage": await counts(ProjectRow.stage),
-            "by_colour": await counts(ProjectRow.colour),
-            "by_status": await counts(ProjectRow.status),
-        },
+        "projects": await project_counts(db),
         "departments": departments,
+        "stages": await stage_durations(db),
         "problems": {
-            "open_by_level": {str(level): int(n) for level, n in open_by_level},
+            "open_by_level": await open_problems_by_level(db),
             "resolved": len(hours),
             "mean_hours_to_resolve": round(sum(hours) / len(hours), 3) if hours else None,
         },

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -11,14 +10,13 @@ from sqlalchemy import text
 
 from api.commands import CommandsDep
 from api.deps import ServicesDep, SessionDep, UserDep, actor_of, allowed
-from api.errors import ApiError, refusals
+from api.errors import refusals
+from api.office import calendar_year, category_out, replace_calendar_year
 from api.queries import inbox, statistics
 from api.schemas import CalendarOut, CalendarYear, TaskOut
 from domain.catalog import DEPARTMENTS
-from domain.holidays import arrangement_from_lists, rule_based_year
-from models.calendar_store import save_year
 from models.catalog_store import effective_catalog
-from models.tables import CalendarYearRow, UserRow
+from models.tables import UserRow
 
 router = APIRouter()
 Year = Annotated[int, Path(ge=2000, le=2100, description="a calendar year")]
@@ -31,32 +29,14 @@ async def get_catalog(user: UserDep, db: SessionDep) -> dict[str, Any]:
     catalog = await effective_catalog(db)
     return {
         "departments": DEPARTMENTS,
-        "categories": [
-            {**c.model_dump(mode="json"), "stages": [s.value for s in c.stages]} for c in catalog.categories
-        ],
+        "categories": [category_out(c) for c in catalog.categories],
     }
 
 
 @router.get("/calendar/{year}", response_model=CalendarOut, tags=["calendar"])
 async def get_calendar(year: Year, user: UserDep, db: SessionDep) -> CalendarOut:
     """The year's holidays and make-up working days; a year not loaded is the provisional fallback."""
-    row = await db.get(CalendarYearRow, year)
-    if row is None:
-        fallback = rule_based_year(year)
-        return CalendarOut(
-            year=year,
-            holidays=sorted(fallback.holidays),
-            workdays=sorted(fallback.workdays),
-            source=fallback.source,
-            provisional=True,
-        )
-    return CalendarOut(
-        year=year,
-        holidays=[date.fromisoformat(d) for d in row.holidays or []],
-        workdays=[date.fromisoformat(d) for d in row.workdays or []],
-        source=row.source,
-        provisional=False,
-    )
+    return await calendar_year(db, year)
 
 
 @router.put(
@@ -73,14 +53,7 @@ async def put_calendar(
     Every project with a clock reaching into the year is then told, so its deadlines are counted
     again at once (a moved deadline shows in its timeline).
     """
-    try:
-        arrangement = arrangement_from_lists(year, body.holidays, body.workdays, source="office")
-    except ValueError as err:
-        raise ApiError(422, "invalid_calendar", str(err)) from None
-    row = await save_year(db, arrangement, user.username)
-    svc.calendar.invalidate()
-    await send.roll_out_calendar(year, user.username, row.updated_at)
-    return await get_calendar(year, user, db)
+    return await replace_calendar_year(db, svc.calendar, send, year, body, user.username)
 
 
 @router.get("/tasks", response_model=list[TaskOut], tags=["tasks"])
@@ -91,7 +64,7 @@ async def get_tasks(user: UserDep, db: SessionDep) -> list[TaskOut]:
 
 @router.get("/stats", tags=["stats"], responses=refusals("forbidden_role"))
 async def get_stats(user: Annotated[UserRow, allowed("read_statistics")], db: SessionDep) -> dict[str, Any]:
-    """Counts, department performance, the ladder and satisfaction."""
+    """Counts, department performance, stage durations against their limits, the ladder and satisfaction."""
     return await statistics(db)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlparse
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -153,6 +154,7 @@ async def act(
     """One form of the project page: validated like the API's body, sent as the same action."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     kind, target = form.pop("action", ""), form.pop("target", "")
+    back = local_path(form.pop("next", ""))  # the page that sent the form, to go back to after a success
     form.pop("csrf_token", None)
     chosen = PAGE_ACTIONS.get(kind)
     if chosen is None:
@@ -171,7 +173,14 @@ async def act(
             request, code, user, svc, db, err.status, {"": refusal_message(request, err.code)}, kind, target
         )
     anchor = f"#{target}" if target else ""
-    return see_other(f"/p/{code}?done={kind}{anchor}")
+    return see_other(back or f"/p/{code}?done={kind}{anchor}")
+
+
+def local_path(target: str) -> str:
+    """A path of this site (never another host), or empty."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or urlparse(target).netloc:
+        return ""
+    return target
 
 
 def form_values(form: dict[str, str]) -> dict[str, Any]:
