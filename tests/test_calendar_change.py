@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -105,15 +105,18 @@ def local(instant: str) -> datetime:
     return datetime.fromisoformat(instant).astimezone(SHANGHAI)
 
 
-async def rollout_result(client: Client, year: int) -> int:
-    """How many projects the calendar rollout for `year` told (waiting for it to finish)."""
-    ids = [
+async def rollout_result(client: Client, year: int, since: datetime) -> int:
+    """How many projects the calendar rollout for `year` started after `since` told (waiting for it to finish).
+
+    Other tests load calendar years on the same Temporal server: only this test's rollout counts.
+    """
+    ours = [
         w.id
         async for w in client.list_workflows("WorkflowType = 'CalendarRollout'")
-        if w.id.startswith(f"calendar-{year}-")
+        if w.id.startswith(f"calendar-{year}-") and w.start_time >= since
     ]
-    assert len(ids) == 1, ids
-    told: int = await client.get_workflow_handle(ids[0]).result()
+    assert len(ours) == 1, ours
+    told: int = await client.get_workflow_handle(ours[0]).result()
     return told
 
 
@@ -159,6 +162,7 @@ async def test_loading_a_year_moves_a_provisional_deadline_at_once_and_says_why(
         if candidate.weekday() < 5 and candidate not in off and candidate.year == year:
             extra.append(candidate)
     body = {"holidays": sorted(d.isoformat() for d in off | set(extra)), "workdays": []}
+    put_at = datetime.now(UTC)
     r = await midnight.call("PUT", f"/calendar/{year}", "office-1", json=body)
     assert r.status_code == 200 and r.json()["provisional"] is False, r.text
     code = step["code"]
@@ -179,15 +183,16 @@ async def test_loading_a_year_moves_a_provisional_deadline_at_once_and_says_why(
     assert event["detail"]["provisional_before"] is True and event["detail"]["provisional"] is False
     shown = steps(await view(midnight, code))["long_review"]
     assert local(shown["deadline"]) == expected and shown["provisional"] is False
-    assert await rollout_result(temporal_client, year) >= 1
+    assert await rollout_result(temporal_client, year, put_at) >= 1
 
 
 async def test_a_year_beyond_every_clock_tells_no_project(midnight: Api, temporal_client: Client) -> None:
     step, _ = await submitted(midnight, "general", "project_approval")
     year = local(step["deadline"]).year + 3  # past every clock of every project of this database
+    put_at = datetime.now(UTC)
     r = await midnight.call(
         "PUT", f"/calendar/{year}", "office-1", json={"holidays": [f"{year}-01-01"], "workdays": []}
     )
     assert r.status_code == 200, r.text
-    assert await rollout_result(temporal_client, year) == 0
+    assert await rollout_result(temporal_client, year, put_at) == 0
     assert local(steps(await view(midnight, step["code"]))["project_approval"]["deadline"]) == local(step["deadline"])
