@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from tests.api.support import assert_problem, project_for
 from tests.chain import steps, view
 from tests.conftest import Api, open_api
 from tests.support import samples
-from tests.support.uploads import multipart, saved_name, upload, uploaded
+from tests.support.uploads import multipart, saved_name, stored_files, upload, uploaded
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -48,10 +47,6 @@ async def rows(settings: Settings, model: Any, where: Any) -> list[Any]:
             return list((await db.exec(select(model).where(where))).all())
     finally:
         await engine.dispose()
-
-
-def stored_files(settings: Settings, sha256: str) -> list[Path]:
-    return [p for p in Path(settings.storage_dir).rglob("*") if p.name == sha256]
 
 
 # ---- what may be uploaded ----------------------------------------------------------------------

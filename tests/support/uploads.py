@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 
+from settings import Settings
 from tests.conftest import Api
 
 
@@ -58,3 +60,8 @@ def saved_name(content_disposition: str) -> tuple[str, str]:
     assert content_disposition.startswith("attachment;"), content_disposition
     assert fallback and exact, content_disposition
     return fallback.group(1), unquote(exact.group(1), encoding="utf-8", errors="strict")
+
+
+def stored_files(settings: Settings, sha256: str) -> list[Path]:
+    """The files of the file-system storage that hold these bytes."""
+    return list(Path(settings.storage_dir).rglob(sha256))
