@@ -101,6 +101,7 @@ async def _keep(db: AsyncSession, storage: Storage, row: DocumentRow, received: 
     """Store the object, then commit its row; a repeated Idempotency-Key gets its first document."""
     if row.request_key is not None and (first := await _by_key(db, row.request_key)) is not None:
         return _replayed(first, row), True
+    await db.commit()  # no connection is held while the bytes go to the storage
     await storage.put(row.sha256, received.file)
     objects = StoredObjectRow.__table__  # type: ignore[attr-defined]
     # Upserting the object's row locks it: the clean-up decides about this object after or before us.

@@ -386,7 +386,9 @@ def common_codes(method: str, path: str, secured: bool, has_body: bool, json_bod
     if has_body:
         codes += ["bad_request", "invalid_json"] if json_body else ["bad_request"]
     if method == "post" and path not in ("/auth/token",):
-        codes += ["invalid_idempotency_key", "idempotency_key_reused", "request_in_progress"]
+        codes += ["invalid_idempotency_key", "idempotency_key_reused"]
+        # An upload keeps its key itself, without waiting on a request still running (api/documents.py).
+        codes += ["request_in_progress"] if json_body else []
     return codes
 
 

@@ -119,17 +119,20 @@ async def test_s3_cleanup_deletes_bytes_only_when_no_document_names_them(
     old = await uploaded(s3_api, code, "owner-a", "旧.png", content)
     newer = await uploaded(s3_api, code, "owner-a", "新.png", content)
     key = f"approvals/sha256/{old['sha256']}"
-    sessions = session_factory(make_engine(s3_settings.database_url))
-    cleanup = DocumentCleanup(sessions, make_storage(s3_settings), timedelta(hours=24))
-    await backdate(s3_settings, 25, old)
-    removed = await ActivityEnvironment().run(cleanup.remove_unattached_documents)
-    assert removed.documents >= 1
-    assert (await s3_api.get(f"/documents/{old['id']}", "owner-a")).status_code == 404
-    assert key in bucket_keys(s3_settings)  # the newer upload still names these bytes
-    assert (await s3_api.get(f"/documents/{newer['id']}", "owner-a")).content == content
-    await backdate(s3_settings, 25, newer)
-    await ActivityEnvironment().run(cleanup.remove_unattached_documents)
-    assert key not in bucket_keys(s3_settings)
+    engine = make_engine(s3_settings.database_url)
+    cleanup = DocumentCleanup(session_factory(engine), make_storage(s3_settings), timedelta(hours=24))
+    try:
+        await backdate(s3_settings, 25, old)
+        removed = await ActivityEnvironment().run(cleanup.remove_unattached_documents)
+        assert removed.documents >= 1
+        assert (await s3_api.get(f"/documents/{old['id']}", "owner-a")).status_code == 404
+        assert key in bucket_keys(s3_settings)  # the newer upload still names these bytes
+        assert (await s3_api.get(f"/documents/{newer['id']}", "owner-a")).content == content
+        await backdate(s3_settings, 25, newer)
+        await ActivityEnvironment().run(cleanup.remove_unattached_documents)
+        assert key not in bucket_keys(s3_settings)
+    finally:
+        await engine.dispose()
 
 
 # ---- the clean-up, on its schedule ------------------------------------------------------------

@@ -50,7 +50,7 @@ UPLOAD_BODY: dict[str, Any] = {
         }
     },
 }
-DocumentPath = Annotated[str, Path(pattern=DOCUMENT_ID, description="A document id, as its upload answered it.")]
+DocumentPath = Annotated[str, Path(pattern=DOCUMENT_ID, description="The `id` its upload answered.")]
 DOWNLOAD: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The document's bytes, as an attachment under its file name",
