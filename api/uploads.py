@@ -13,13 +13,16 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import structlog
 from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from api.errors import ApiError
 from api.filenames import decode_header_name
 
+log = structlog.get_logger("approvals.api")
 CHUNK = 1024 * 1024
 # Room for the boundaries, the part headers and the `step` field around the file itself.
 ENVELOPE = 64 * 1024
@@ -136,11 +139,13 @@ async def receive_upload(request: Request, limit: int) -> Received:
         parser.finalize()
         if parser.state != MultipartState.END:
             raise MultipartParseError("the body ends before its closing boundary")
-    except MultipartParseError:
+    except BaseException as err:
         parts.file.close()
-        raise ApiError(400, "bad_request", "the multipart body could not be read") from None
-    except BaseException:
-        parts.file.close()
+        if isinstance(err, MultipartParseError):
+            raise ApiError(400, "bad_request", "the multipart body could not be read") from None
+        if isinstance(err, ClientDisconnect):
+            log.info("upload_interrupted", received_bytes=received)
+            raise ApiError(400, "bad_request", "the upload was interrupted before its end") from None
         raise
     if parts.raw_name is None:
         parts.file.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import tempfile
 import threading
 import uuid
@@ -25,7 +26,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.documents import DocumentCleanup, Removed
 from api.main import create_app
 from bench.procstat import memory_kib
-from launch.processes import HOST, free_port, service_env, start_api, wait_for_port
+from launch.processes import HOST, ChildProcess, free_port, service_env, start_api, wait_for_port
 from models.db import make_engine, session_factory
 from models.storage import S3Storage, make_storage
 from models.tables import DocumentRow
@@ -234,37 +235,77 @@ def fifty_mib() -> Iterator[Path]:
     path.unlink()
 
 
-async def test_memory_stays_flat_while_50_mib_go_in_and_out(
-    api: Api, settings: Settings, code: str, fifty_mib: Path
-) -> None:
+@pytest.fixture(scope="module")
+def api_process(settings: Settings, temporal_server: Any) -> Iterator[tuple[str, ChildProcess]]:
+    """The API as its own process (as `make run` and docker-compose run it), with a storage of its own."""
     port = free_port()
     storage = tempfile.mkdtemp(prefix="documents-process-")
     process = start_api({**service_env(settings), "APPROVALS_STORAGE_DIR": storage}, port)
     try:
         wait_for_port(HOST, port, 60)
-        async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=120) as client:
-            token = (await client.post("/auth/token", data={"username": "owner-a", "password": "demo"})).json()
-            headers = {"Authorization": f"Bearer {token['access_token']}"}
-            url = f"/projects/{code}/documents"
-            # Every code path once, so that the measurement sees the file's cost, not first imports.
-            warm = await client.post(url, headers=headers, files={"file": ("warm.pdf", samples.pdf() * 1000)})
-            assert warm.status_code == 201, warm.text
-            assert (await client.get(f"/documents/{warm.json()['id']}", headers=headers)).status_code == 200
-            before = memory_kib(process.pid)["VmRSS"]
-            with PeakRss(process.pid) as rss, fifty_mib.open("rb") as file:
-                r = await client.post(url, headers=headers, files={"file": ("总平面图集.pdf", file, "application/pdf")})
-                assert r.status_code == 201, r.text
-                assert r.json()["size"] == 50 * MiB
-                received = 0
-                async with client.stream("GET", f"/documents/{r.json()['id']}", headers=headers) as download:
-                    assert download.status_code == 200
-                    async for chunk in download.aiter_bytes():
-                        received += len(chunk)
-                assert received == 50 * MiB
-        growth = (rss.peak_kib - before) / 1024
-        print(
-            f"API resident memory: {before / 1024:.1f} MiB before, peak {rss.peak_kib / 1024:.1f} MiB (+{growth:.1f} MiB)"
-        )
-        assert growth < 20, f"the API grew by {growth:.1f} MiB while a 50 MiB file went in and out"
+        yield f"http://{HOST}:{port}", process
     finally:
         process.stop()
+
+
+async def signed_in(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    r = await client.post("/auth/token", data={"username": username, "password": "demo"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def test_memory_stays_flat_while_50_mib_go_in_and_out(
+    api_process: tuple[str, ChildProcess], code: str, fifty_mib: Path
+) -> None:
+    base_url, process = api_process
+    async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+        headers = await signed_in(client, "owner-a")
+        url = f"/projects/{code}/documents"
+        # Every code path once, so that the measurement sees the file's cost, not first imports.
+        warm = await client.post(url, headers=headers, files={"file": ("warm.pdf", samples.pdf() * 1000)})
+        assert warm.status_code == 201, warm.text
+        assert (await client.get(f"/documents/{warm.json()['id']}", headers=headers)).status_code == 200
+        before = memory_kib(process.pid)["VmRSS"]
+        with PeakRss(process.pid) as rss, fifty_mib.open("rb") as file:
+            r = await client.post(url, headers=headers, files={"file": ("总平面图集.pdf", file, "application/pdf")})
+            assert r.status_code == 201, r.text
+            assert r.json()["size"] == 50 * MiB
+            received = 0
+            async with client.stream("GET", f"/documents/{r.json()['id']}", headers=headers) as download:
+                assert download.status_code == 200
+                async for chunk in download.aiter_bytes():
+                    received += len(chunk)
+            assert received == 50 * MiB
+    growth = (rss.peak_kib - before) / 1024
+    print(
+        f"API resident memory: {before / 1024:.1f} MiB before, peak {rss.peak_kib / 1024:.1f} MiB (+{growth:.1f} MiB)"
+    )
+    assert growth < 20, f"the API grew by {growth:.1f} MiB while a 50 MiB file went in and out"
+
+
+async def test_an_upload_cut_off_midway_is_dropped_quietly(
+    api: Api, api_process: tuple[str, ChildProcess], code: str
+) -> None:
+    base_url, process = api_process
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        authorization = (await signed_in(client, "owner-a"))["Authorization"]
+    before = [d["id"] for d in (await api.get(f"/projects/{code}/documents", "owner-a")).json()]
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.pdf"\r\n\r\n'
+    ).encode() + samples.pdf()
+    request = (
+        f"POST /projects/{code}/documents HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: {authorization}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {5 * MiB}\r\n\r\n"
+    ).encode()
+    port = int(base_url.rsplit(":", 1)[1])
+    with socket.create_connection((HOST, port)) as connection:
+        connection.sendall(request + head + b"\0" * 200_000)  # then the client goes away
+    await eventually(lambda: _logged(process, "upload_interrupted"))
+    assert "unhandled_error" not in process.log_text() and "Traceback" not in process.log_text()
+    after = [d["id"] for d in (await api.get(f"/projects/{code}/documents", "owner-a")).json()]
+    assert after == before
+
+
+async def _logged(process: ChildProcess, event: str) -> None:
+    assert event in process.log_text(), f"no {event} in the API's log yet"
