@@ -42,11 +42,27 @@ class Settings(BaseSettings):
     update_wait_seconds: float = Field(default=30.0, gt=0, le=300)
     log_json: bool = False
     log_level: str = "INFO"
+    # Application materials (docs/documents.md). Stored on the file system under storage_dir
+    # unless storage_url names an S3-compatible bucket (s3://bucket), shared by several APIs.
+    storage_dir: str = ".data/documents"
+    storage_url: str = Field(default="", pattern=r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00-\x1f]*)?)?$")
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    max_upload_mb: float = Field(default=50, gt=0, le=1024)
+    # An upload no submission used is removed after this many hours.
+    unattached_document_hours: float = Field(default=24, gt=0)
 
     @property
     def closes(self) -> time | None:
         """The close of business as a time of day; None for 24:00 (the end of the day)."""
         return None if self.office_closes == "24:00" else time.fromisoformat(self.office_closes)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest file an upload may carry."""
+        return int(self.max_upload_mb * 1024 * 1024)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -24,6 +24,7 @@ from api.security import read_claims
 from domain.access import Actor, require_role
 from domain.codes import validate_project_code
 from models.calendar_store import CalendarSource
+from models.storage import Storage
 from models.tables import ProblemRow, RectificationRow, UserRow
 from settings import Settings
 
@@ -36,6 +37,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     temporal: Client
     calendar: CalendarSource
+    storage: Storage  # the bytes of uploaded documents
 
 
 def services(request: Request) -> Services:

@@ -50,8 +50,9 @@ HTTP_CODES = {
     413: "body_too_large",
     415: "unsupported_media_type",
 }
-# Path parameters whose malformed value has a code of its own (docs/api.md, "Errors").
+# Path parameters and headers whose malformed value has a code of its own (docs/api.md, "Errors").
 PATH_PARAMETER_CODES = {"code": "invalid_project_code"}
+HEADER_CODES = {"Idempotency-Key": "invalid_idempotency_key"}
 # Body fields whose value breaking their pattern has a code of its own (the last name in `loc`).
 FIELD_PATTERN_CODES = {
     "owner_credit_code": "invalid_credit_code",
@@ -123,6 +124,15 @@ CODES: dict[str, tuple[int, str]] = {
     "binding_not_allowed": (422, "a binding the role does not take"),
     "unknown_department": (422, "the department is not one of the directory's"),
     "comment_required": (422, "a return, a rejection, a failed verification or a rejected answer needs a comment"),
+    # application materials (docs/documents.md)
+    "document_too_large": (413, "the document is larger than the upload limit (50 MiB unless configured otherwise)"),
+    "unsupported_document": (
+        415,
+        "the file's bytes are none of the accepted kinds (PDF, OFD, JPEG, PNG, TIFF, DOC, DOCX, XLS, XLSX, DWG, "
+        "DXF, ZIP), whatever its name says",
+    ),
+    "unknown_document_step": (422, "the upload's `step` is not a step of the project"),
+    "unknown_document": (422, "a submission names a document id that was not uploaded to this project"),
     # who the caller is (403); docs/api.md, "Roles"
     "forbidden_role": (403, "the caller's role may not attempt this action at all (the role gate)"),
     "not_own_organisation": (403, "an owner creates projects for its own organisation only"),
@@ -233,6 +243,8 @@ def validation_problem(exc: RequestValidationError, body_code: str | None = None
         code = "invalid_json"
     elif len(loc) == 2 and loc[0] == "path" and loc[1] in PATH_PARAMETER_CODES:
         code = PATH_PARAMETER_CODES[loc[1]]
+    elif len(loc) == 2 and loc[0] == "header" and loc[1] in HEADER_CODES:
+        code = HEADER_CODES[loc[1]]
     elif loc[:1] == ["body"] and kind == "string_pattern_mismatch" and loc[-1] in FIELD_PATTERN_CODES:
         code = FIELD_PATTERN_CODES[loc[-1]]
     elif kind in CODES and CODES[kind][0] == 422:
@@ -349,6 +361,8 @@ DESCRIPTIONS = {
     405: "The method is not allowed on this path",
     404: "It does not exist, or the caller may not see it",
     409: "The current state forbids the action (or a request with this Idempotency-Key is still running)",
+    413: "The document is too large",
+    415: "The body or the file is of a kind the operation does not take",
     422: "Malformed input, an Idempotency-Key reused with another request, or a rule only the server can "
     "check (each parameter's description says which)",
     429: "Too many failed logins: the account is locked for a while",
@@ -357,10 +371,10 @@ DESCRIPTIONS = {
 
 
 # Path parameters that name something stored, which may not exist (or not be visible): 404.
-LOOKED_UP = ("code", "problem_id", "rectification_id", "username")
+LOOKED_UP = ("code", "problem_id", "rectification_id", "username", "document_id")
 
 
-def common_codes(method: str, path: str, secured: bool, has_body: bool) -> list[str]:
+def common_codes(method: str, path: str, secured: bool, has_body: bool, json_body: bool = True) -> list[str]:
     """The codes an operation may answer with whatever it does: reading, authenticating, the key."""
     if path == "/health":
         return []
@@ -370,9 +384,11 @@ def common_codes(method: str, path: str, secured: bool, has_body: bool) -> list[
     if any(f"{{{name}}}" in path for name in LOOKED_UP):
         codes.append("not_found")
     if has_body:
-        codes += ["bad_request", "invalid_json"]
+        codes += ["bad_request", "invalid_json"] if json_body else ["bad_request"]
     if method == "post" and path not in ("/auth/token",):
-        codes += ["invalid_idempotency_key", "idempotency_key_reused", "request_in_progress"]
+        codes += ["invalid_idempotency_key", "idempotency_key_reused"]
+        # An upload keeps its key itself, without waiting on a request still running (api/documents.py).
+        codes += ["request_in_progress"] if json_body else []
     return codes
 
 
@@ -394,7 +410,9 @@ def document_problems(app: FastAPI) -> None:
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
-                codes = common_codes(method, path, bool(operation.get("security")), "requestBody" in operation)
+                body = operation.get("requestBody", {}).get("content", {})
+                json_body = not body or "application/json" in body
+                codes = common_codes(method, path, bool(operation.get("security")), bool(body), json_body)
                 codes += [c for r in responses.values() for c in r.get("x-codes", []) if c not in codes]
                 for status in sorted({CODES[c][0] for c in codes}):
                     listed = [c for c in codes if CODES[c][0] == status]

@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.deps import Services
+from api.documents import Idempotency
 from api.errors import install_error_handlers
-from api.idempotency import IdempotencyMiddleware
-from api.routes import admin, auth, office, problems, projects, steps
+from api.routes import admin, auth, documents, office, problems, projects, steps
 from logs import configure_logging
 from models.calendar_store import CalendarSource
 from models.db import make_engine, session_factory
+from models.storage import make_storage
 from settings import Settings, get_settings
 from web.app import install_pages
 from workflows.search import connect
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=session_factory(engine),
             temporal=client,
             calendar=CalendarSource(settings.workday_seconds, settings.timezone, settings.closes),
+            storage=make_storage(settings),
         )
         yield
         await engine.dispose()
@@ -46,8 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.add_middleware(IdempotencyMiddleware)
-    for module in (auth, projects, steps, problems, office, admin):
+    app.add_middleware(Idempotency)  # api/idempotency.py, but for uploads, which keep their key themselves
+    for module in (auth, projects, steps, documents, problems, office, admin):
         app.include_router(module.router)
     install_pages(app)
     return app

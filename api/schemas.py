@@ -112,7 +112,11 @@ RegionCode = Annotated[
 ]
 CreditCode = Annotated[str, StringConstraints(pattern=CREDIT_CODE), Field(description=CREDIT_CODE_RULES)]
 CatalogKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
-StepKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.]{1,60}$")]
+STEP_KEY = r"^[a-z0-9_.]{1,60}$"
+StepKey = Annotated[str, StringConstraints(pattern=STEP_KEY)]
+# A document's id: a UUID, as the upload answered it.
+DOCUMENT_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID)]
 Department = Literal["drc", "nrp", "housing", "fire", "cad", "archives", "survey"]
 if set(get_args(Department)) != set(DEPARTMENTS):  # pragma: no cover - a department added in one place only
     raise RuntimeError("api.schemas.Department must list exactly the departments of domain.catalog.DEPARTMENTS")
@@ -171,7 +175,13 @@ class ProblemCreate(Strict):
 class SubmitBody(Strict):
     commitment: StrictBool = Field(default=False, description="Sign a written commitment (告知承诺) instead.")
     note: Text = ""
-    documents: list[Name] = Field(default=[], max_length=50)
+    documents: list[DocumentId] = Field(
+        default=[],
+        max_length=50,
+        description="Ids of documents uploaded to this project (`POST /projects/{code}/documents`); the "
+        "submission's event records each one's id, file name and sha256. An id that is not a document of "
+        "this project is refused with 422 `unknown_document`, and nothing is submitted.",
+    )
 
 
 def _comment_given(data: Any, why: str) -> Any:
@@ -622,3 +632,21 @@ class ActionOut(BaseModel):
     version: int
     step: StepOut | None = None
     created_id: str | None = None
+
+
+class DocumentOut(BaseModel):
+    """An uploaded document; its bytes at `GET /documents/{id}`."""
+
+    id: str
+    project_code: str
+    step: str | None = Field(description="The step it was uploaded for, if the upload named one.")
+    filename: str
+    content_type: str = Field(description="Judged from the file's bytes, not from its name.")
+    size: int = Field(description="In bytes.")
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+    attached_at: datetime | None = Field(
+        description="When a submission first named it. An upload never attached is removed after a while "
+        "(24 hours unless configured otherwise: docs/documents.md)."
+    )

@@ -59,6 +59,8 @@ GATES: dict[str, frozenset[str]] = {
     "create_project": frozenset({"owner", "agent"}),
     "withdraw": frozenset({"owner", "agent"}),
     "submit": frozenset({"owner", "agent"}),
+    # Application materials: the applicant uploads; whoever may see the project reads them.
+    "upload_document": frozenset({"owner", "agent"}),
     "decide": frozenset({"reviewer"}),
     "verify": frozenset({"reviewer"}),
     "rate": frozenset({"owner"}),

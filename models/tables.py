@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -198,3 +198,39 @@ class CatalogCategoryRow(SQLModel, table=True):
     spec: dict[str, Any] = json_column()
     updated_at: datetime = instant(nullable=False)
     updated_by: str
+
+
+class DocumentRow(SQLModel, table=True):
+    """An uploaded application document (申报材料); its bytes are stored once per sha256 (models/storage.py).
+
+    Written by the API on upload, not by the workflow: a document is not project state until a
+    submission names it, and then the submission's event records its id, name and sha256.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_unattached", "attached_at", "uploaded_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    code: str = Field(index=True, max_length=24)
+    step: str | None = Field(default=None, max_length=60)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(index=True, max_length=64)
+    uploaded_by: str = Field(max_length=64)
+    uploaded_at: datetime = instant(nullable=False)
+    # When a submission first named it; an upload never attached is removed after a while.
+    attached_at: datetime | None = instant()
+    # The uploader's Idempotency-Key: a repeated upload gets this document again.
+    request_key: str | None = Field(default=None, max_length=270, unique=True)
+
+
+class StoredObjectRow(SQLModel, table=True):
+    """One stored object, by content: uploads and the clean-up lock this row while they decide
+    whether the object stays, so an object is never deleted under a document that names it."""
+
+    __tablename__ = "stored_objects"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    stored_at: datetime = instant(nullable=False)

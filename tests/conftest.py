@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -54,6 +55,8 @@ def make_settings(database_url: str, temporal_address: str, **overrides: Any) ->
         "workday_seconds": WORKDAY_SECONDS,
         "seed_demo": True,
         "demo_password": "demo",
+        # Uploaded documents go to a folder of the test run's own, not the working tree's .data/.
+        "storage_dir": tempfile.mkdtemp(prefix="documents-"),
     }
     values.update(overrides)
     return Settings.model_validate(values)

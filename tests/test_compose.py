@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = shutil.which("docker-compose")
@@ -19,7 +20,12 @@ pytestmark = pytest.mark.skipif(
 
 
 # Placeholders for the secrets the file requires; it refuses to render without them.
-SECRETS = {"APPROVALS_SECRET_KEY": "s" * 40, "POSTGRES_PASSWORD": "placeholder"}
+SECRETS = {
+    "APPROVALS_SECRET_KEY": "s" * 40,
+    "POSTGRES_PASSWORD": "placeholder",
+    "MINIO_ROOT_PASSWORD": "minio-placeholder",
+    "APPROVALS_S3_SECRET_KEY": "s3-placeholder",
+}
 
 
 def compose(*args: str, secrets: Mapping[str, str] = SECRETS) -> subprocess.CompletedProcess[str]:
@@ -39,7 +45,7 @@ def compose(*args: str, secrets: Mapping[str, str] = SECRETS) -> subprocess.Comp
 def mapping_at(yaml_text: str, *path: str) -> dict[str, str]:
     """The mapping at `path` in block-style YAML as `docker-compose config` prints it: key -> scalar text.
 
-    No YAML library is among the project's dependencies, and this normalised output needs none.
+    Enough for keys and one-line values, with no YAML library; a long folded string needs one.
     Keys of nested mappings map to "".
     """
     found: dict[str, str] = {}
@@ -65,9 +71,16 @@ def test_compose_file_is_valid() -> None:
 
 
 def test_secret_key_is_required() -> None:
-    result = compose("config", "-q", secrets={"POSTGRES_PASSWORD": "placeholder"})
+    result = compose("config", "-q", secrets={k: v for k, v in SECRETS.items() if k != "APPROVALS_SECRET_KEY"})
     assert result.returncode != 0
     assert "set a secret" in result.stderr
+
+
+@pytest.mark.parametrize("secret", ["MINIO_ROOT_PASSWORD", "APPROVALS_S3_SECRET_KEY"])
+def test_object_store_secrets_are_required(secret: str) -> None:
+    result = compose("config", "-q", secrets={k: v for k, v in SECRETS.items() if k != secret})
+    assert result.returncode != 0
+    assert "object store" in result.stderr
 
 
 def test_services_start_in_order() -> None:
@@ -91,3 +104,25 @@ def test_api_runs_in_production_without_demo_data() -> None:
     assert environment["APPROVALS_SEED_DEMO"] == "false"
     assert environment["APPROVALS_SECRET_KEY"] == SECRETS["APPROVALS_SECRET_KEY"]
     assert environment["DATABASE_URL"].endswith("@postgresql:5432/approvals")
+
+
+def test_documents_go_to_minio_whose_bucket_exists_before_the_service_starts() -> None:
+    result = compose("config")
+    assert result.returncode == 0, result.stderr
+    config = result.stdout
+    assert {"minio", "minio-setup"} <= mapping_at(config, "services").keys()
+    assert "minio" in mapping_at(config, "services", "minio-setup", "depends_on")
+    assert "documents" in mapping_at(config, "volumes")
+    for app in ("api", "worker"):
+        assert "minio-setup" in mapping_at(config, "services", app, "depends_on"), app
+        environment = mapping_at(config, "services", app, "environment")
+        assert environment["APPROVALS_STORAGE_URL"] == "s3://approvals-documents", app
+        assert environment["APPROVALS_S3_ENDPOINT"] == "http://minio:9000", app
+        assert environment["APPROVALS_S3_SECRET_KEY"] == SECRETS["APPROVALS_S3_SECRET_KEY"], app
+        access_key = environment["APPROVALS_S3_ACCESS_KEY"]
+    # The setup script is a long string that the printer folds over lines: read it as YAML.
+    setup = "\n".join(yaml.safe_load(config)["services"]["minio-setup"]["command"])
+    # The job makes the bucket the service names, and the user (with the service's key) it signs in as.
+    assert "mc mb --ignore-existing store/approvals-documents" in setup
+    assert f"mc admin user add store {access_key}" in setup
+    assert "APPROVALS_S3_SECRET_KEY" in setup

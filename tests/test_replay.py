@@ -15,14 +15,18 @@ from temporalio.worker import Replayer
 from tests.chain import create, walk
 from tests.conftest import Api
 from workflows.calendar import CalendarRolloutWorkflow
+from workflows.documents import DocumentCleanupWorkflow
 from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
-WORKFLOW_TYPES = {"Project", "CalendarRollout"}
+WORKFLOW_TYPES = {"Project", "CalendarRollout", "DocumentCleanup"}
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[ProjectWorkflow, CalendarRolloutWorkflow], data_converter=pydantic_data_converter)
+    return Replayer(
+        workflows=[ProjectWorkflow, CalendarRolloutWorkflow, DocumentCleanupWorkflow],
+        data_converter=pydantic_data_converter,
+    )
 
 
 def saved_histories() -> list[Path]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from api.actions import ActionRoute, action_route
 from api.commands import CommandsDep
 from api.deps import Acting, SessionDep, on_step
+from api.documents import attach_documents
 from api.errors import ON_WORKFLOW, refusals
 from api.queries import owner_revocation_open
 from api.schemas import ActionOut, DecisionBody, RatingBody, SubmitBody, VerificationBody
@@ -31,6 +32,7 @@ ON_STEP = ("invalid_project_code", "forbidden_role", "unknown_step", "project_en
         "not_awaiting_submission",
         "commitment_not_allowed",
         "revocation_unresolved",
+        "unknown_document",
     ),
 )
 async def submit(
@@ -39,7 +41,12 @@ async def submit(
     """First submission, resubmission after return, or a new attempt after rejection."""
     # Whether the owner has a revoked commitment on another project: the rule needs it, the read model knows it.
     elsewhere = body.commitment and await owner_revocation_open(db, acting.code)
-    action = Submit(step=acting.item_id, actor=acting.actor, revocation_elsewhere=elsewhere, **body.model_dump())
+    # Each named document, resolved to what the event records (422 before anything is submitted).
+    documents = await attach_documents(db, acting.code, body.documents)
+    fields = body.model_dump(exclude={"documents"})
+    action = Submit(
+        step=acting.item_id, actor=acting.actor, revocation_elsewhere=elsewhere, documents=documents, **fields
+    )
     return await send.act(acting, ProjectWorkflow.submit, action)
 
 

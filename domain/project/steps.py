@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from domain.access import SYSTEM, require_applicant, require_reviewer
 from domain.errors import conflict, require_text
@@ -17,13 +17,22 @@ from domain.project.state import ProjectState, Step
 from domain.status import OWNER_HOLDS
 
 
+class DocumentRef(BaseModel):
+    """An uploaded document a submission names: the audit timeline shows exactly which file it was."""
+
+    id: str
+    filename: str
+    sha256: str
+
+
 class Submit(Action):
     """First submission, resubmission after a return, or a new attempt after a rejection or revocation."""
 
     step: str
     commitment: bool = False
     note: str = ""
-    documents: list[str] = Field(default_factory=list)
+    # Uploaded documents (the API resolves their ids); bare names in submissions made before uploads.
+    documents: list[DocumentRef | str] = Field(default_factory=list)
     # The owner has a revoked commitment unresolved on another of its projects (the API looks it up).
     revocation_elsewhere: bool = False
 
@@ -49,7 +58,8 @@ class Submit(Action):
 
     def apply(self, project: ProjectState, now: datetime) -> str | None:
         step = project.step(self.step)
-        detail: dict[str, Any] = {"note": self.note, "documents": self.documents}
+        documents = [d.model_dump() if isinstance(d, DocumentRef) else d for d in self.documents]
+        detail: dict[str, Any] = {"note": self.note, "documents": documents}
         if step.status == "returned":
             step.status = "in_review"
             step.clock.start(now)

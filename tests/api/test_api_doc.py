@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 
 from api.errors import CODES
 from api.main import create_app
-from api.schemas import CREDIT_CODE, NON_BLANK, PRINTABLE, PROJECT_CODE, REGION_CODE
+from api.schemas import CREDIT_CODE, DOCUMENT_ID, NON_BLANK, PRINTABLE, PROJECT_CODE, REGION_CODE
 from domain.access import GATES, ROLES, SCOPE
 from domain.status import ProblemStatus, ProjectStatus, RectificationStatus, StepStatus
 from models.seed import DEMO_USERS
@@ -42,6 +42,7 @@ PATTERN_WORDS = {
     PROJECT_CODE: "a project code",
     CREDIT_CODE: "a credit code",
     REGION_CODE: "a region code",
+    DOCUMENT_ID: "a document id",
 }
 # What a role sees (domain/access.py, `Scope`), in words.
 SCOPE_WORDS = {
@@ -76,12 +77,13 @@ def gate_of(route: APIRoute) -> str | None:
 
 def acts_on(route: APIRoute) -> str | None:
     """What a route resolves before its gate (404 first): a project, a problem or a rectification."""
-    for name in ("code", "problem_id", "rectification_id"):
+    for name in ("code", "problem_id", "rectification_id", "document_id"):
         if "{" + name + "}" in route.path:
             return {
                 "code": "project",
                 "problem_id": "problem's project",
                 "rectification_id": "rectification's project",
+                "document_id": "document's project",
             }[name]
     return None
 
@@ -119,6 +121,8 @@ def words(schema: dict[str, Any]) -> str:
         bounds = _bounds(schema, "minItems", "maxItems", "item")
         return f"a list of {words(schema.get('items', {}))}" + bounds
     if kind == "string":
+        if schema.get("format") == "binary":
+            return "a file"
         if schema.get("format") == "date":
             return "a date (YYYY-MM-DD)"
         pattern = schema.get("pattern")
@@ -237,7 +241,7 @@ def render_routes(app: FastAPI) -> str:
         body = operation.get("requestBody", {}).get("content", {})
         for media, content in body.items():
             options = variants(content["schema"], components)
-            kind = "form" if "form" in media else "JSON"
+            kind = {"multipart/form-data": "multipart form"}.get(media, "form" if "form" in media else "JSON")
             if len(options) == 1:
                 out.append(f"- **Body** ({kind}, `{options[0][0]}`):")
                 out += fields(options[0][1], components, "  ")

@@ -38,6 +38,7 @@ from tests.api.support import (
     unsigned_token,
 )
 from tests.conftest import Api
+from tests.support import samples
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -86,6 +87,7 @@ CODES: dict[tuple[str, str, str], str] = {
     ("POST", "/problems/{problem_id}/raise", "other_reviewer"): "not_holder",
     ("POST", "/problems/{problem_id}/resolve", "other_reviewer"): "not_holder",
     ("POST", "/projects/{code}/steps/{step}/submit", "other_reviewer"): "forbidden_role",
+    ("POST", "/projects/{code}/documents", "other_reviewer"): "forbidden_role",
     ("POST", "/projects/{code}/steps/{step}/rating", "other_reviewer"): "forbidden_role",
     ("POST", "/rectifications/{rectification_id}/judgement", "other_reviewer"): "forbidden_role",
     **{
@@ -114,6 +116,7 @@ BODIES: dict[str, Any] = {
     "/rectifications/{rectification_id}/judgement": {"accept": True, "comment": "matrix"},
     "/users/{username}": {"display_name": "renamed by the matrix"},
 }
+UPLOAD = {"file": ("矩阵.pdf", samples.pdf(), "application/pdf")}
 CALENDAR_YEAR = 2100  # far from any date a project uses; only the office writes it, with what it holds
 CATEGORY = "decoration"  # only the office writes it, with what it holds
 
@@ -128,6 +131,7 @@ class World:
     calendar: dict[str, Any]
     category: dict[str, Any]
     user: str
+    document: str
     fresh_problem: Callable[[], Awaitable[str]]
 
     async def path(self, template: str) -> str:
@@ -137,6 +141,7 @@ class World:
             "year": CALENDAR_YEAR,
             "category": CATEGORY,
             "username": self.user,
+            "document_id": self.document,
         }
         if template == "/projects/{code}/withdraw":
             values["code"] = self.withdraw_code
@@ -172,6 +177,8 @@ async def world(api: Api, settings: Settings) -> World:
     # GET /catalog adds a derived `stages` list that PUT does not take back.
     category = {k: v for k, v in next(c for c in categories if c["key"] == CATEGORY).items() if k != "stages"}
     user, _ = await make_user(settings, "leader")
+    r = await api.call("POST", f"/projects/{code}/documents", "owner-a", files=UPLOAD)
+    assert r.status_code == 201, r.text
 
     async def fresh_problem() -> str:
         r = await api.post(
@@ -181,7 +188,7 @@ async def world(api: Api, settings: Settings) -> World:
         created: str = r.json()["created_id"]
         return created
 
-    return World(code, withdraw_code, rectification, calendar, category, user, fresh_problem)
+    return World(code, withdraw_code, rectification, calendar, category, user, r.json()["id"], fresh_problem)
 
 
 @pytest.fixture(scope="module")
@@ -228,6 +235,8 @@ async def call(api: Api, world: World, method: str, template: str, caller: str, 
         return await api.client.post(path, data={"username": username, "password": "demo"}, headers=headers)
     if method == "GET":
         return await api.client.get(path, headers=headers)
+    if template == "/projects/{code}/documents":
+        return await api.client.post(path, files=UPLOAD, headers=headers)
     return await api.client.request(method, path, json=body_for(template, world), headers=headers)
 
 

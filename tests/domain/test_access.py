@@ -17,6 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "create_project": {"owner", "agent"},
     "withdraw": {"owner", "agent"},
     "submit": {"owner", "agent"},
+    "upload_document": {"owner", "agent"},
     "decide": {"reviewer"},
     "verify": {"reviewer"},
     "rate": {"owner"},
