@@ -89,11 +89,14 @@ def next_wakeup(project: ProjectState, skip_seen: bool = True) -> datetime | Non
 
 
 def refresh(project: ProjectState, now: datetime) -> None:
-    """Recompute every step's colour and the project's colour; record a change of the project's."""
+    """Recompute every step's colour and the project's colour; record each change (what people are told of)."""
     project.checked_at = now
     colours: list[str] = []
     for step in project.steps:
-        step.colour = step_colour(step, now)
+        colour = step_colour(step, now)
+        if colour != step.colour:
+            project.record(now, SYSTEM, "step_colour_changed", step.key, {"from": step.colour, "to": colour})
+            step.colour = colour
         if step.open or step.status == "granted":
             colours.append(step.colour)
     colours += ["red" if p.level >= 3 else "yellow" for p in project.problems if p.status == "open"]
