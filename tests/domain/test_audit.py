@@ -88,7 +88,6 @@ CASES: list[Any] = [
             ("revoked", *BY_NRP, "land_prereview", {"comment": "wrong plot"}),
             ("suspended", *SYS, None, {"reason": "commitment for land_prereview revoked"}),
             ("problem_raised", *SYS, "land_prereview", {"id": P1, "level": 2, "origin": "revocation"}),
-            ("step_colour_changed", *SYS, "land_prereview", {"from": "green", "to": "red"}),
             ("colour_changed", *SYS, None, {"from": "green", "to": "red"}),
         ],
         id="verify-fail",

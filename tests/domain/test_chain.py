@@ -161,7 +161,6 @@ def test_withdrawal_cancels_what_is_not_ended_and_closes_the_problems() -> None:
         ("problem_resolved", "system", None, "project_approval"),
         ("problem_resolved", "system", None, None),
         ("withdrawn", "agent-1", ORG, None),
-        ("step_colour_changed", "system", None, "project_approval"),  # red while overdue; cancelled now
         ("colour_changed", "system", None, None),
     ]
     assert project.pending_events[since + 2].detail == {"reason": "financing fell through"}

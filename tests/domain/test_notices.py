@@ -63,6 +63,20 @@ def _last_step_approved(project: Project) -> None:
     support.pass_steps(project, ["roof_safety"], at(1))
 
 
+def _statutory_reviewing() -> Project:
+    """project_approval in review since T0, timed, on a project that records its steps' lights."""
+    project = support.new_project(counting="statutory")
+    support.submit(project, PA, T0)
+    return support.timed(project)
+
+
+def _statutory_granted() -> Project:
+    """The same with land_prereview granted on a written commitment at T0."""
+    project = _statutory_reviewing()
+    support.submit(project, "land_prereview", T0, commitment=True)
+    return project
+
+
 def _key_project() -> Project:
     return support.new_project(key_project=True)
 
@@ -123,7 +137,7 @@ CASES = [
         id="failed-inspection-tells-owner-and-deputy",
     ),
     pytest.param(
-        support.granted,
+        _statutory_granted,
         acting(steps.Verify(actor=NRP, step="land_prereview", outcome="fail", comment="wrong plot")),
         [
             ("revoked", "land_prereview", [OWNERS, DEPUTY]),
@@ -133,13 +147,13 @@ CASES = [
         id="revocation-tells-owner-and-deputy-and-its-problem-the-chief",
     ),
     pytest.param(
-        lambda: support.timed(support.reviewing()),
+        _statutory_reviewing,
         waking(_warning),
         [("step_yellow", PA, [DEPUTY, reviewers("drc")])],
         id="yellow-tells-deputy-and-department",
     ),
     pytest.param(
-        lambda: support.timed(support.reviewing()),
+        _statutory_reviewing,
         waking(_deadline),
         [
             ("overdue", PA, [DEPUTY, reviewers("drc"), chief("initiation")]),
@@ -230,7 +244,7 @@ def test_each_change_tells_the_right_people(
 
 
 def test_the_light_events_record_each_change_of_a_steps_colour() -> None:
-    project = support.timed(support.reviewing())
+    project = _statutory_reviewing()
     warning, deadline = project.step(PA).clock.warn_at, project.step(PA).clock.deadline
     assert warning is not None and deadline is not None
     since = support.mark(project)
@@ -243,6 +257,17 @@ def test_the_light_events_record_each_change_of_a_steps_colour() -> None:
         (deadline, {"from": "yellow", "to": "red"}),
         (deadline, {"from": "red", "to": "green"}),  # approved: the department holds it no more
     ]
+
+
+def test_projects_started_before_statutory_counting_record_no_lights() -> None:
+    """They publish the old way, whose replay would see an event more (domain/project/timing.py)."""
+    project = support.timed(support.reviewing())
+    assert project.counting == "continuous"
+    warning = project.step(PA).clock.warn_at
+    assert warning is not None
+    support.wake(project, warning)
+    assert project.step(PA).colour == "yellow"
+    assert "step_colour_changed" not in support.actions(project)
 
 
 def test_an_audience_includes_the_users_its_binding_names() -> None:

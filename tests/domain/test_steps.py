@@ -313,7 +313,6 @@ def test_an_approved_standard_re_application_resumes_the_project() -> None:
     assert support.actions(project, since) == [
         "approved",
         "resumed",
-        "step_colour_changed",  # the revoked step is red no more
         "colour_changed",
     ]  # red to yellow: the problem stays
 

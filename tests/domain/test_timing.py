@@ -48,11 +48,7 @@ def test_a_step_is_overdue_exactly_at_its_deadline(
     since = mark(project)
     project.tick(wake_at)
     assert project.step(key).status == status
-    assert [
-        e.action
-        for e in project.pending_events[since:]
-        if e.step == key and e.action not in ("step_opened", "step_colour_changed")
-    ] == recorded
+    assert [e.action for e in project.pending_events[since:] if e.step == key and e.action != "step_opened"] == recorded
 
 
 def test_deemed_approval_approves_in_the_systems_name_and_raises_nothing() -> None:
@@ -89,7 +85,6 @@ def test_the_problem_policy_raises_a_level_1_problem_from_the_deadline() -> None
         ("deemed_approved", "system", None, "filing"),  # filing was due at T0 + 1 day
         ("overdue", "system", None, "combined_permit"),
         ("problem_raised", "system", None, "combined_permit"),
-        ("step_colour_changed", "system", None, "combined_permit"),
         ("colour_changed", "system", None, None),
     ]
 
