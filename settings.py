@@ -42,11 +42,33 @@ class Settings(BaseSettings):
     update_wait_seconds: float = Field(default=30.0, gt=0, le=300)
     log_json: bool = False
     log_level: str = "INFO"
+    # The service's address as people reach it: links in mails and gateway messages (`/p/{code}`).
+    public_url: str | None = None
+    # Notices by mail (docs/notifications.md): smtp://host:port, smtps:// for TLS from the start;
+    # STARTTLS when the server offers it; user:password@ in the URL to log in. None: no mail.
+    smtp_url: str | None = None
+    mail_from: str = "noreply@approvals.invalid"
+    # Notices to the office's SMS or WeChat gateway: POSTed as JSON, signed with the secret.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    # How long one mail or webhook call may take before it counts as failed and is retried.
+    notify_send_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
     @property
     def closes(self) -> time | None:
         """The close of business as a time of day; None for 24:00 (the end of the day)."""
         return None if self.office_closes == "24:00" else time.fromisoformat(self.office_closes)
+
+    @property
+    def link_base(self) -> str:
+        """The public address links start with, without a trailing slash."""
+        return (self.public_url or "http://127.0.0.1:8000").rstrip("/")
+
+    @model_validator(mode="after")
+    def _webhook_is_signed(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("APPROVALS_WEBHOOK_SECRET must be set with APPROVALS_WEBHOOK_URL: its calls are signed")
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

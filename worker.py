@@ -1,4 +1,5 @@
-"""The Temporal worker: runs project workflows, calendar rollouts and their activities. Start more to scale out."""
+"""The Temporal worker: runs project workflows, calendar rollouts, the notices' dispatcher and digest,
+and their activities. Start more to scale out."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.channels import Sender, senders
+from activities.notify import Digester, Dispatcher
 from activities.publish import Publisher
 from activities.rollout import Rollout
 from logs import configure_logging
@@ -16,6 +19,12 @@ from models.calendar_store import CalendarSource
 from models.db import make_engine, session_factory
 from settings import Settings, get_settings
 from workflows.calendar import CalendarRolloutWorkflow
+from workflows.notifications import (
+    DailyDigestWorkflow,
+    NotificationDispatcherWorkflow,
+    schedule_digest,
+    start_dispatcher,
+)
 from workflows.project import ProjectWorkflow
 from workflows.search import connect
 
@@ -26,22 +35,47 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
     """The worker with every workflow and activity of the service, wired to the settings' database."""
     sessions = session_factory(make_engine(settings.database_url))
     calendar = CalendarSource(settings.workday_seconds, settings.timezone, settings.closes)
-    publisher = Publisher(sessions, calendar)
+    channels = notice_senders(settings)
+    publisher = Publisher(sessions, calendar, tuple(channels))
     rollout = Rollout(sessions, settings.timezone)
+    dispatcher = Dispatcher(sessions, channels, settings.notify_send_timeout_seconds)
+    digester = Digester(sessions, calendar, settings.timezone, tuple(channels))
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[ProjectWorkflow, CalendarRolloutWorkflow],
+        workflows=[ProjectWorkflow, CalendarRolloutWorkflow, NotificationDispatcherWorkflow, DailyDigestWorkflow],
         activities=[
             publisher.time_clocks,
             publisher.store_project,
             publisher.publish_project,
             rollout.affected_projects,
+            dispatcher.dispatch,
+            digester.office_day,
+            digester.write_digest,
         ],
         max_concurrent_workflow_tasks=200,
         max_concurrent_local_activities=200,
         max_cached_workflows=settings.max_cached_workflows,
     )
+
+
+def notice_senders(settings: Settings) -> dict[str, Sender]:
+    """The notice channels the settings configure (mail, the gateway's webhook), by name."""
+    return senders(
+        settings.smtp_url,
+        settings.mail_from,
+        settings.webhook_url,
+        settings.webhook_secret,
+        settings.link_base,
+        settings.notify_send_timeout_seconds,
+    )
+
+
+async def start_notices(client: Client, settings: Settings, task_queue: str | None = None) -> None:
+    """Start the dispatcher and the digest's schedule of the task queue, unless they exist."""
+    queue = task_queue or settings.task_queue
+    await start_dispatcher(client, queue)
+    await schedule_digest(client, queue, settings.timezone)
 
 
 async def main() -> None:
@@ -50,6 +84,7 @@ async def main() -> None:
     configure_logging(settings.log_json, settings.log_level)
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     worker = build_worker(client, settings)
+    await start_notices(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

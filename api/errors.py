@@ -357,7 +357,7 @@ DESCRIPTIONS = {
 
 
 # Path parameters that name something stored, which may not exist (or not be visible): 404.
-LOOKED_UP = ("code", "problem_id", "rectification_id", "username")
+LOOKED_UP = ("code", "problem_id", "rectification_id", "username", "notification_id")
 
 
 def common_codes(method: str, path: str, secured: bool, has_body: bool) -> list[str]:

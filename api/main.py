@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api.deps import Services
 from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware
-from api.routes import admin, auth, office, problems, projects, steps
+from api.routes import admin, auth, notifications, office, problems, projects, steps
 from logs import configure_logging
 from models.calendar_store import CalendarSource
 from models.db import make_engine, session_factory
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
-    for module in (auth, projects, steps, problems, office, admin):
+    for module in (auth, projects, steps, problems, office, admin, notifications):
         app.include_router(module.router)
     install_pages(app)
     return app

@@ -113,6 +113,9 @@ BODIES: dict[str, Any] = {
     "/rectifications/{rectification_id}/answer": {"answer": "matrix"},
     "/rectifications/{rectification_id}/judgement": {"accept": True, "comment": "matrix"},
     "/users/{username}": {"display_name": "renamed by the matrix"},
+    "/me/notifications": {"email_enabled": True},
+    "/notifications/read-all": {},
+    "/notifications/{notification_id}/read": {},
 }
 CALENDAR_YEAR = 2100  # far from any date a project uses; only the office writes it, with what it holds
 CATEGORY = "decoration"  # only the office writes it, with what it holds
@@ -129,6 +132,7 @@ class World:
     category: dict[str, Any]
     user: str
     fresh_problem: Callable[[], Awaitable[str]]
+    notification: int  # reviewer-drc's, of the submission
 
     async def path(self, template: str) -> str:
         values: dict[str, Any] = {
@@ -137,6 +141,7 @@ class World:
             "year": CALENDAR_YEAR,
             "category": CATEGORY,
             "username": self.user,
+            "notification_id": self.notification,
         }
         if template == "/projects/{code}/withdraw":
             values["code"] = self.withdraw_code
@@ -172,6 +177,8 @@ async def world(api: Api, settings: Settings) -> World:
     # GET /catalog adds a derived `stages` list that PUT does not take back.
     category = {k: v for k, v in next(c for c in categories if c["key"] == CATEGORY).items() if k != "stages"}
     user, _ = await make_user(settings, "leader")
+    told = (await api.get("/notifications", USERS["reviewer"], params={"limit": 100})).json()["items"]
+    notification = next(n["id"] for n in told if n["project_code"] == code and n["kind"] == "submitted")
 
     async def fresh_problem() -> str:
         r = await api.post(
@@ -181,7 +188,7 @@ async def world(api: Api, settings: Settings) -> World:
         created: str = r.json()["created_id"]
         return created
 
-    return World(code, withdraw_code, rectification, calendar, category, user, fresh_problem)
+    return World(code, withdraw_code, rectification, calendar, category, user, fresh_problem, notification)
 
 
 @pytest.fixture(scope="module")
