@@ -95,7 +95,7 @@ def mail_of(message: Outgoing, sender: str, base: str) -> EmailMessage:
     mail["From"] = sender
     mail["To"] = message.user.email or ""
     mail["Subject"] = headline(message.kind, message.params, language_of(message))
-    mail["Date"] = formatdate(localtime=False)
+    mail["Date"] = formatdate(usegmt=True)
     mail["Message-ID"] = message_id(message, sender)
     mail["Content-Language"] = language_of(message)
     mail.set_content("\n\n".join([GREETING[lang].format(name=name), text_of(message), opening, FOOTER[lang]]) + "\n")

@@ -239,7 +239,11 @@ def notice_params(project: ProjectState, event: Event) -> dict[str, Any]:
             params[field] = quoted(str(detail[field]))
     if "id" in detail and event.action.startswith("problem_"):
         problem = project.problem(detail["id"])
-        params |= {"problem": problem.id, "level": problem.level, "summary": quoted(problem.summary)}
+        params |= {
+            "problem": problem.id,
+            "level": detail.get("level", problem.level),
+            "summary": quoted(problem.summary),
+        }
         params["reminders"] = detail.get("reminder", problem.reminders)
     if event.action == "rectification_opened":
         rect = project.rectification(detail["id"])

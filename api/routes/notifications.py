@@ -16,7 +16,8 @@ from models.tables import NotificationRow
 
 router = APIRouter(tags=["notifications"])
 # Ids are 32-bit in the read model.
-NotificationId = Annotated[int, Path(ge=1, le=2_147_483_647, description="A notification id of the caller's own.")]
+MAX_ID = 2_147_483_647
+NotificationId = Annotated[int, Path(ge=1, le=MAX_ID, description="A notification id of the caller's own.")]
 
 
 def notification_out(row: NotificationRow) -> NotificationOut:
@@ -35,7 +36,8 @@ async def get_notifications(
     unread: Annotated[bool, Query(description="Only the notifications not read yet.")] = False,
 ) -> NotificationPage:
     """The caller's notifications, newest first, a page at a time, with how many are unread."""
-    rows, more = await notifications_of(db, user.username, limit, int(cursor) if cursor else None, unread)
+    before = min(int(cursor), MAX_ID) if cursor else None  # a larger cursor is past every id
+    rows, more = await notifications_of(db, user.username, limit, before, unread)
     items = [notification_out(r) for r in rows]
     next_cursor = str(items[-1].id) if more and items else None
     return NotificationPage(items=items, unread_count=await unread_count(db, user.username), next_cursor=next_cursor)
