@@ -25,7 +25,7 @@ from temporalio import activity
 from activities.channels import Refused, Sender
 from domain.calendar import WorkCalendar
 from models.calendar_store import CalendarSource
-from models.deliveries import Outgoing, claim, digest_of, due_deliveries, release, settle
+from models.deliveries import Outgoing, claim, digest_of, due_deliveries, release, release_claim, settle
 from models.notification_store import takes, write_notifications
 
 log = structlog.get_logger("approvals.notify")
@@ -38,6 +38,8 @@ FIRST_RETRY = timedelta(seconds=2)
 LAST_RETRY = timedelta(minutes=10)
 # A claimed delivery is someone's for its send's timeout and this much more.
 LEASE_MARGIN = timedelta(seconds=10)
+# A worker without a channel's settings puts its deliveries off this long.
+UNCONFIGURED_RETRY = timedelta(minutes=1)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -105,10 +107,15 @@ class Dispatcher:
         now = datetime.now(UTC)
         if not await claim(session, message.delivery_id, now, now + self._lease):
             return "taken", None
-        sender = self._senders.get(message.channel)
-        if sender is None or not takes(message.user, message.channel):
-            await settle(session, message.delivery_id, "skipped", now, error="channel off or no address")
+        if not takes(message.user, message.channel):
+            await settle(
+                session, message.delivery_id, "skipped", now, error="channel off, no address, or user inactive"
+            )
             return "skipped", None
+        sender = self._senders.get(message.channel)
+        if sender is None:  # this worker lacks the channel's settings: left for one that has them
+            await release_claim(session, message.delivery_id, now + UNCONFIGURED_RETRY)
+            return "retrying", None
         try:
             await sender.send(message)
         except Refused as refused:

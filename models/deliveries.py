@@ -109,6 +109,14 @@ async def release(session: AsyncSession, delivery_id: int, now: datetime, retry_
     await session.commit()
 
 
+async def release_claim(session: AsyncSession, delivery_id: int, retry_at: datetime) -> None:
+    """Give back a claimed delivery unattempted: due again at `retry_at`."""
+    await session.execute(
+        update(DeliveryRow).where(col(DeliveryRow.id) == delivery_id).values(next_attempt_at=retry_at)
+    )
+    await session.commit()
+
+
 async def digest_of(session: AsyncSession, day: date) -> Digest:
     """The office's digest for `day`: live red projects, and open problems at level 3 or 4."""
     red = await session.exec(

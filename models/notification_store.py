@@ -39,7 +39,9 @@ def as_actor(user: UserRow) -> Actor:
 
 
 def takes(user: UserRow, channel: str) -> bool:
-    """Whether the user wants notices on this channel and has an address for it."""
+    """Whether the user (active) wants notices on this channel and has an address for it."""
+    if not user.active:
+        return False
     if channel == EMAIL:
         return user.email_enabled and bool(user.email)
     return user.webhook_enabled and bool(user.mobile)

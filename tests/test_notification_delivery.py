@@ -22,7 +22,6 @@ import pytest
 from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleRange
 
 from api.main import create_app
-from launch.processes import TemporalDevServer
 from settings import Settings
 from tests.chain import create, steps, view
 from tests.conftest import Api, eventually, open_api
@@ -30,6 +29,7 @@ from tests.support.mailbox import Gateway, Mail, Mailbox
 from tests.support.outbox import MAIL_DOMAIN, PUBLIC_URL, WEBHOOK_SECRET, deliveries, notifying_settings
 from worker import build_worker, start_notices
 from workflows.notifications import DailyDigestWorkflow, DigestInput, digest_schedule_id, dispatcher_id
+from workflows.search import connect
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 PA = "project_approval"
@@ -49,17 +49,16 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-async def stack(temporal_server: TemporalDevServer, temporal_client: Client) -> AsyncIterator[Stack]:
+async def stack() -> AsyncIterator[Stack]:
     async with AsyncExitStack() as exits:
         settings, mailbox, gateway = await exits.enter_async_context(
-            notifying_settings(temporal_server.address, workday_seconds=0, notify_send_timeout_seconds=5)
+            notifying_settings(workday_seconds=0, notify_send_timeout_seconds=5)
         )
-        await exits.enter_async_context(build_worker(temporal_client, settings))
-        await start_notices(temporal_client, settings)
+        client = await connect(settings.temporal_address, settings.temporal_namespace)
+        await exits.enter_async_context(build_worker(client, settings))
+        await start_notices(client, settings)
         api = await exits.enter_async_context(opened_api(settings))
-        yield Stack(settings, api, temporal_client, mailbox, gateway, exits)
-        await temporal_client.get_workflow_handle(dispatcher_id(settings.task_queue)).terminate("tests done")
-        await temporal_client.get_schedule_handle(digest_schedule_id(settings.task_queue)).delete()
+        yield Stack(settings, api, client, mailbox, gateway, exits)
 
 
 @asynccontextmanager

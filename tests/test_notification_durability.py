@@ -11,16 +11,14 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from temporalio.client import Client
 
 from api.main import create_app
-from launch.processes import ChildProcess, TemporalDevServer, service_env, start_worker
+from launch.processes import ChildProcess, service_env, start_worker
 from settings import Settings
 from tests.chain import create
 from tests.conftest import Api, eventually, open_api
 from tests.support.mailbox import Mailbox
 from tests.support.outbox import MAIL_DOMAIN, deliveries, notifying_settings
-from workflows.notifications import digest_schedule_id, dispatcher_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SEND_TIMEOUT = 10.0
@@ -39,21 +37,10 @@ def worker_process(settings: Settings) -> ChildProcess:
 
 
 @pytest.fixture
-async def mailing(
-    temporal_server: TemporalDevServer, temporal_client: Client
-) -> AsyncIterator[tuple[Settings, Mailbox, Api]]:
-    async with notifying_settings(temporal_server.address, webhook_url=None, webhook_secret=None) as (
-        settings,
-        mailbox,
-        _,
-    ):
-        try:
-            async for api in open_api(create_app(settings)):
-                yield settings, mailbox, api
-        finally:
-            queue = settings.task_queue
-            await temporal_client.get_workflow_handle(dispatcher_id(queue)).terminate("test done")
-            await temporal_client.get_schedule_handle(digest_schedule_id(queue)).delete()
+async def mailing() -> AsyncIterator[tuple[Settings, Mailbox, Api]]:
+    async with notifying_settings(webhook_url=None, webhook_secret=None) as (settings, mailbox, _):
+        async for api in open_api(create_app(settings)):
+            yield settings, mailbox, api
 
 
 async def test_a_worker_killed_mid_send_sends_the_mail_once_after_it_restarts(

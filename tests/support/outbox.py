@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from launch.databases import create_database, drop_database, migrate
+from launch.processes import TemporalDevServer
 from models.db import make_engine, session_factory
 from models.seed import seed
 from models.tables import DeliveryRow, NotificationRow
@@ -43,13 +44,13 @@ async def deliveries(settings: Settings, username: str, code: str, kind: str) ->
 
 
 @asynccontextmanager
-async def notifying_settings(
-    temporal_address: str, **overrides: Any
-) -> AsyncIterator[tuple[Settings, Mailbox, Gateway]]:
-    """Settings on a database of their own whose notices go to a real SMTP server and a real
-    gateway on loopback (the gateway listens only once a test serves it)."""
+async def notifying_settings(**overrides: Any) -> AsyncIterator[tuple[Settings, Mailbox, Gateway]]:
+    """Settings on a Temporal server and a database of their own (project codes start again from
+    the first serial, so they must not meet another database's workflows), whose notices go to a
+    real SMTP server and a real gateway on loopback (the gateway listens only once a test serves it)."""
     mailbox, gateway = Mailbox(), Gateway()
     mailbox.start()
+    server = TemporalDevServer.start()
     url = create_database(os.environ.get("APPROVALS_TEST_DATABASE_URL"))
     try:
         migrate(url)
@@ -60,9 +61,10 @@ async def notifying_settings(
             "webhook_secret": WEBHOOK_SECRET,
             "public_url": PUBLIC_URL,
         }
-        settings = make_settings(url, temporal_address, **{**channels, **overrides})
+        settings = make_settings(url, server.address, **{**channels, **overrides})
         await seed(settings)
         yield settings, mailbox, gateway
     finally:
         mailbox.stop()
+        server.stop()
         drop_database(url)
