@@ -15,14 +15,16 @@ from temporalio.worker import Replayer
 from tests.chain import create, walk
 from tests.conftest import Api
 from workflows.calendar import CalendarRolloutWorkflow
+from workflows.notifications import DailyDigestWorkflow, NotificationDispatcherWorkflow
 from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
-WORKFLOW_TYPES = {"Project", "CalendarRollout"}
+WORKFLOW_TYPES = {"Project", "CalendarRollout", "NotificationDispatcher", "DailyDigest"}
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[ProjectWorkflow, CalendarRolloutWorkflow], data_converter=pydantic_data_converter)
+    workflows = [ProjectWorkflow, CalendarRolloutWorkflow, NotificationDispatcherWorkflow, DailyDigestWorkflow]
+    return Replayer(workflows=workflows, data_converter=pydantic_data_converter)
 
 
 def saved_histories() -> list[Path]:
