@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(default=50, gt=0, le=1024)
     # An upload no submission used is removed after this many hours.
     unattached_document_hours: float = Field(default=24, gt=0)
+    # The service's address as people reach it: links in mails and gateway messages (`/p/{code}`).
+    public_url: str | None = None
+    # Notices by mail (docs/notifications.md): smtp://host:port, smtps:// for TLS from the start;
+    # STARTTLS when the server offers it; user:password@ in the URL to log in. None: no mail.
+    smtp_url: str | None = None
+    mail_from: str = "noreply@approvals.invalid"
+    # Notices to the office's SMS or WeChat gateway: POSTed as JSON, signed with the secret.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    # How long one mail or webhook call may take before it counts as failed and is retried.
+    notify_send_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
     @property
     def closes(self) -> time | None:
@@ -63,6 +74,17 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         """The largest file an upload may carry."""
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def link_base(self) -> str:
+        """The public address links start with, without a trailing slash."""
+        return (self.public_url or "http://127.0.0.1:8000").rstrip("/")
+
+    @model_validator(mode="after")
+    def _webhook_is_signed(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("APPROVALS_WEBHOOK_SECRET must be set with APPROVALS_WEBHOOK_URL: its calls are signed")
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

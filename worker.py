@@ -1,5 +1,5 @@
-"""The Temporal worker: runs project workflows, calendar rollouts, the clean-up of unattached uploads and
-their activities. Start more to scale out."""
+"""The Temporal worker: runs project workflows, calendar rollouts, the notices' dispatcher and digest, the
+clean-up of unattached uploads, and their activities. Start more to scale out."""
 
 from __future__ import annotations
 
@@ -8,20 +8,12 @@ import signal
 from datetime import timedelta
 
 import structlog
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-)
+from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.channels import Sender, senders
 from activities.documents import DocumentCleanup
+from activities.notify import Digester, Dispatcher
 from activities.publish import Publisher
 from activities.rollout import Rollout
 from logs import configure_logging
@@ -30,7 +22,13 @@ from models.db import make_engine, session_factory
 from models.storage import make_storage
 from settings import Settings, get_settings
 from workflows.calendar import CalendarRolloutWorkflow
-from workflows.documents import CLEANUP_EVERY, DocumentCleanupWorkflow
+from workflows.documents import DocumentCleanupWorkflow, schedule_cleanup
+from workflows.notifications import (
+    DailyDigestWorkflow,
+    NotificationDispatcherWorkflow,
+    schedule_digest,
+    start_dispatcher,
+)
 from workflows.project import ProjectWorkflow
 from workflows.search import connect
 
@@ -41,19 +39,30 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
     """The worker with every workflow and activity of the service, wired to the settings' database."""
     sessions = session_factory(make_engine(settings.database_url))
     calendar = CalendarSource(settings.workday_seconds, settings.timezone, settings.closes)
-    publisher = Publisher(sessions, calendar)
+    channels = notice_senders(settings)
+    publisher = Publisher(sessions, calendar, tuple(channels))
     rollout = Rollout(sessions, settings.timezone)
-    max_age = timedelta(hours=settings.unattached_document_hours)
-    cleanup = DocumentCleanup(sessions, make_storage(settings), max_age)
+    dispatcher = Dispatcher(sessions, channels, settings.notify_send_timeout_seconds)
+    digester = Digester(sessions, calendar, settings.timezone, tuple(channels))
+    cleanup = DocumentCleanup(sessions, make_storage(settings), timedelta(hours=settings.unattached_document_hours))
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[ProjectWorkflow, CalendarRolloutWorkflow, DocumentCleanupWorkflow],
+        workflows=[
+            ProjectWorkflow,
+            CalendarRolloutWorkflow,
+            NotificationDispatcherWorkflow,
+            DailyDigestWorkflow,
+            DocumentCleanupWorkflow,
+        ],
         activities=[
             publisher.time_clocks,
             publisher.store_project,
             publisher.publish_project,
             rollout.affected_projects,
+            dispatcher.dispatch,
+            digester.office_day,
+            digester.write_digest,
             cleanup.remove_unattached_documents,
         ],
         max_concurrent_workflow_tasks=200,
@@ -62,27 +71,24 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
     )
 
 
-def cleanup_schedule_id(task_queue: str) -> str:
-    """One clean-up schedule per task queue, that is per deployment of the service."""
-    return f"documents-cleanup-{task_queue}"
-
-
-async def ensure_cleanup_schedule(client: Client, settings: Settings) -> str:
-    """Create the hourly clean-up schedule, or bring an existing one up to date; its id.
-
-    Every worker calls this at start: the first creates it, the others find it there.
-    """
-    schedule_id = cleanup_schedule_id(settings.task_queue)
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(DocumentCleanupWorkflow.run, id=schedule_id, task_queue=settings.task_queue),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=CLEANUP_EVERY)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+def notice_senders(settings: Settings) -> dict[str, Sender]:
+    """The notice channels the settings configure (mail, the gateway's webhook), by name."""
+    return senders(
+        settings.smtp_url,
+        settings.mail_from,
+        settings.webhook_url,
+        settings.webhook_secret,
+        settings.link_base,
+        settings.notify_send_timeout_seconds,
     )
-    try:
-        await client.create_schedule(schedule_id, schedule)
-    except ScheduleAlreadyRunningError:
-        await client.get_schedule_handle(schedule_id).update(lambda _: ScheduleUpdate(schedule=schedule))
-    return schedule_id
+
+
+async def start_background_work(client: Client, settings: Settings, task_queue: str | None = None) -> None:
+    """Start the notices' dispatcher, the digest's and the clean-up's schedules, unless they exist."""
+    queue = task_queue or settings.task_queue
+    await start_dispatcher(client, queue)
+    await schedule_digest(client, queue, settings.timezone)
+    await schedule_cleanup(client, queue)
 
 
 async def main() -> None:
@@ -91,7 +97,7 @@ async def main() -> None:
     configure_logging(settings.log_json, settings.log_level)
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     worker = build_worker(client, settings)
-    await ensure_cleanup_schedule(client, settings)
+    await start_background_work(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -22,11 +22,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from domain.clock import ClockQuery, ClockTiming, compute_timing
+from domain.notices import notices
 from domain.project import Event, Problem, Project, Rectification, Step
 from domain.project.timing import horizon
 from models.calendar_store import CalendarSource
 from models.db import insert
-from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow
+from models.notification_store import write_notifications
+from models.tables import EventRow, NotificationRow, ProblemRow, ProjectRow, RectificationRow, StepRow
 
 log = structlog.get_logger("approvals.publish")
 
@@ -67,11 +69,14 @@ class LegacyPublishResult(BaseModel):
 
 
 class Publisher:
-    """Holds the read model's sessions and the calendar; the worker wires them."""
+    """Holds the read model's sessions, the calendar and the notice channels configured; the worker wires them."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], calendar: CalendarSource) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], calendar: CalendarSource, channels: tuple[str, ...] = ()
+    ) -> None:
         self._sessions = sessions
         self._calendar = calendar
+        self._channels = channels
 
     @activity.defn(name="time_clocks")
     async def time_clocks(self, inp: TimeClocks) -> Timings:
@@ -84,7 +89,7 @@ class Publisher:
     async def store_project(self, inp: StoreProject) -> None:
         """Write the project at its version; an older or equal version changes nothing."""
         async with self._sessions() as session:
-            written = await write_project(session, inp.project, inp.now)
+            written = await write_project(session, inp.project, inp.now, self._channels)
             await session.commit()
         self._logged(inp.project, written)
 
@@ -96,7 +101,7 @@ class Publisher:
             calendar = await self._calendar.calendar(session)
             timings = [compute_timing(calendar, q) for q in inp.clocks]
             project.apply_timings(timings, inp.now)
-            written = await write_project(session, project, inp.now)
+            written = await write_project(session, project, inp.now, self._channels)
             await session.commit()
         self._logged(project, written)
         return LegacyPublishResult(timings=timings, last_event_seq=project.event_seq)
@@ -113,12 +118,13 @@ class Publisher:
         )
 
 
-async def write_project(session: AsyncSession, project: Project, now: datetime) -> bool:
+async def write_project(session: AsyncSession, project: Project, now: datetime, channels: tuple[str, ...] = ()) -> bool:
     """Store the project at its version; a stale (older or equal) version changes nothing.
 
     Returns whether the project was written. The newest version's events replace any that a
     lost, retried attempt wrote under the same numbers, and rows that attempt created and this
-    state lacks are removed.
+    state lacks are removed. The notices of the new events are written with them (the outbox:
+    a notification exists exactly when its event does), with a delivery per channel in `channels`.
     """
     table: Table = ProjectRow.__table__  # type: ignore[attr-defined]
     row = project_row(project, now)
@@ -134,6 +140,12 @@ async def write_project(session: AsyncSession, project: Project, now: datetime) 
     code = project.code
     await _upsert(session, EventRow, [event_row(code, e) for e in project.pending_events])
     await session.execute(delete(EventRow).where(col(EventRow.code) == code, col(EventRow.seq) > project.event_seq))
+    await session.execute(
+        delete(NotificationRow).where(
+            col(NotificationRow.project_code) == code, col(NotificationRow.event_seq) > project.event_seq
+        )
+    )
+    await write_notifications(session, notices(project, project.pending_events), code, channels, now)
     problem_ids = [p.id for p in project.problems]
     await session.execute(
         delete(ProblemRow).where(col(ProblemRow.code) == code, col(ProblemRow.id).not_in(problem_ids))
@@ -150,6 +162,7 @@ async def write_project(session: AsyncSession, project: Project, now: datetime) 
 
 async def forget_project(session: AsyncSession, code: str) -> None:
     """Remove a project from the read model (tests and rebuilds only)."""
+    await session.execute(delete(NotificationRow).where(col(NotificationRow.project_code) == code))
     for model in (EventRow, StepRow, ProblemRow, RectificationRow, ProjectRow):
         await session.execute(delete(model).where(col(model.code) == code))
 

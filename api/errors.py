@@ -371,7 +371,7 @@ DESCRIPTIONS = {
 
 
 # Path parameters that name something stored, which may not exist (or not be visible): 404.
-LOOKED_UP = ("code", "problem_id", "rectification_id", "username", "document_id")
+LOOKED_UP = ("code", "problem_id", "rectification_id", "username", "document_id", "notification_id")
 
 
 def common_codes(method: str, path: str, secured: bool, has_body: bool, json_body: bool = True) -> list[str]:

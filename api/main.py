@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api.deps import Services
 from api.documents import Idempotency
 from api.errors import install_error_handlers
-from api.routes import admin, auth, documents, office, problems, projects, steps
+from api.routes import admin, auth, documents, notifications, office, problems, projects, steps
 from logs import configure_logging
 from models.calendar_store import CalendarSource
 from models.db import make_engine, session_factory
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(Idempotency)  # api/idempotency.py, but for uploads, which keep their key themselves
-    for module in (auth, projects, steps, documents, problems, office, admin):
+    for module in (auth, projects, steps, documents, problems, office, admin, notifications):
         app.include_router(module.router)
     install_pages(app)
     return app

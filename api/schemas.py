@@ -524,6 +524,12 @@ class Token(BaseModel):
     expires_in: int
 
 
+# The languages of mails and gateway messages (the pages' own, web/i18n.py).
+Language = Literal["zh-CN", "en"]
+EMAIL_ADDRESS = r"^(|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24})$"
+MOBILE_NUMBER = r"^(|\+?[0-9]{6,15})$"
+
+
 class Me(BaseModel):
     username: str
     display_name: str
@@ -531,6 +537,56 @@ class Me(BaseModel):
     department: str | None
     stage: str | None
     organisation: str | None
+    email: str | None = Field(description="Where notices are mailed (none: no mail).")
+    mobile: str | None = Field(
+        description="Where the office's SMS or WeChat gateway reaches the user (none: no message)."
+    )
+    language: Language = Field(description="The language of the user's mails and gateway messages.")
+    email_enabled: bool = Field(description="Whether notices are also mailed.")
+    webhook_enabled: bool = Field(description="Whether notices also go to the office's SMS or WeChat gateway.")
+
+
+# ---- notifications -----------------------------------------------------------------------------
+
+
+class NoticeSettings(Strict):
+    """What a user changes of how notices reach them; a field left out (or null) stays as it is."""
+
+    email_enabled: StrictBool | None = Field(default=None, description="Mail notices (true) or not (false).")
+    webhook_enabled: StrictBool | None = Field(
+        default=None, description="Send notices to the office's SMS or WeChat gateway (true) or not (false)."
+    )
+    language: Language | None = Field(default=None, description="The language of mails and gateway messages.")
+    email: str | None = Field(
+        default=None, max_length=254, pattern=EMAIL_ADDRESS, description="An e-mail address; empty removes it."
+    )
+    mobile: str | None = Field(
+        default=None, max_length=16, pattern=MOBILE_NUMBER, description="A mobile number; empty removes it."
+    )
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: str = Field(description='What happened (docs/notifications.md, "Who is told what").')
+    project_code: str | None
+    step: str | None
+    text_zh: str
+    text_en: str
+    params: dict[str, Any] = Field(description="What the texts name, for pages that word the notice themselves.")
+    link: str = Field(description="The page the notice is about (the project's page, or the home page).")
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
+    unread_count: int = Field(description="The caller's unread notifications, all pages together.")
+    next_cursor: str | None
+
+
+class NotificationsRead(BaseModel):
+    marked: int = Field(description="How many notifications this call marked read.")
+    unread_count: int
 
 
 # A step as the API shows it: the domain's own view of a step.

@@ -56,13 +56,19 @@ async def seed_calendar(db: AsyncSession) -> int:
     return added
 
 
+def demo_addresses(index: int, username: str) -> dict[str, str]:
+    """A demo user's e-mail address (a reserved domain: nothing is ever delivered there) and mobile number."""
+    return {"email": f"{username}@demo.invalid", "mobile": f"1390000{index:04d}"}
+
+
 async def seed_demo_users(db: AsyncSession, password: str) -> int:
     """Create the demo users that do not exist yet (one hash, shared: they share a password)."""
     hashed = hash_password(password)
     added = 0
-    for spec in DEMO_USERS:
+    for index, spec in enumerate(DEMO_USERS, 1):
         if await db.get(UserRow, spec["username"]) is None:
-            db.add(UserRow(password_hash=hashed, **spec))  # type: ignore[arg-type]
+            addresses = demo_addresses(index, spec["username"])
+            db.add(UserRow(password_hash=hashed, **spec, **addresses))  # type: ignore[arg-type]
             added += 1
     await db.commit()
     return added

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -142,6 +142,12 @@ class UserRow(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = instant()
     tokens_valid_after: datetime | None = instant()
+    # Where notices reach the user besides the pages, and in which language (docs/notifications.md).
+    email: str | None = Field(default=None, max_length=254)
+    mobile: str | None = Field(default=None, max_length=20)
+    language: str = Field(default="zh-CN", max_length=8)
+    email_enabled: bool = True
+    webhook_enabled: bool = True
 
 
 class CalendarYearRow(SQLModel, table=True):
@@ -234,3 +240,58 @@ class StoredObjectRow(SQLModel, table=True):
     sha256: str = Field(primary_key=True, max_length=64)
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     stored_at: datetime = instant(nullable=False)
+
+
+class NotificationRow(SQLModel, table=True):
+    """One notice for one user: written with its event, in the same transaction (the outbox).
+
+    `origin` names what it tells of (`{code}#{seq}` for a project's event, `digest#{day}`): one row
+    per origin and user, so a retried publish writes nothing twice.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("origin", "username", name="uq_notifications_origin_username"),
+        Index("ix_notifications_username_id", "username", "id"),
+        Index("ix_notifications_project_seq", "project_code", "event_seq"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    origin: str = Field(max_length=64)
+    username: str = Field(max_length=64)
+    kind: str = Field(max_length=40)
+    project_code: str | None = Field(default=None, max_length=24)
+    event_seq: int | None = None
+    step: str | None = Field(default=None, max_length=60)
+    params: dict[str, Any] = json_column()
+    text_zh: str
+    text_en: str
+    created_at: datetime = instant(nullable=False)
+    read_at: datetime | None = instant()
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One notification on one channel (email or webhook), until the channel took it.
+
+    `message_id` is the mail's Message-ID or the webhook's idempotency key: the same on every
+    attempt, so a receiver that took a message whose acknowledgement was lost sees the repeat as one.
+    """
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel", name="uq_deliveries_notification_channel"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notifications.id", ondelete="CASCADE")
+    channel: str = Field(max_length=16)
+    message_id: str = Field(max_length=255)
+    # pending until sent; failed when the channel refused the recipient for good; skipped when the
+    # user turned the channel off (or lost the address) before it went out.
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = instant(nullable=False)
+    last_error: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = instant()
+    created_at: datetime = instant(nullable=False)

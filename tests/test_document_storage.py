@@ -36,7 +36,7 @@ from tests.chain import steps
 from tests.conftest import Api, eventually, open_api
 from tests.support import samples
 from tests.support.uploads import saved_name, stored_files, uploaded
-from worker import ensure_cleanup_schedule
+from workflows.documents import schedule_cleanup
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -141,7 +141,7 @@ async def test_s3_cleanup_deletes_bytes_only_when_no_document_names_them(
 
 async def run_cleanup_now(client: Client, settings: Settings) -> Removed:
     """Trigger the clean-up schedule the worker creates and wait for that run's outcome."""
-    handle = client.get_schedule_handle(await ensure_cleanup_schedule(client, settings))
+    handle = client.get_schedule_handle(await schedule_cleanup(client, settings.task_queue))
 
     async def runs() -> set[tuple[str, str]]:
         actions = (await handle.describe()).info.recent_actions

@@ -16,17 +16,22 @@ from tests.chain import create, walk
 from tests.conftest import Api
 from workflows.calendar import CalendarRolloutWorkflow
 from workflows.documents import DocumentCleanupWorkflow
+from workflows.notifications import DailyDigestWorkflow, NotificationDispatcherWorkflow
 from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
-WORKFLOW_TYPES = {"Project", "CalendarRollout", "DocumentCleanup"}
+WORKFLOW_TYPES = {"Project", "CalendarRollout", "DocumentCleanup", "NotificationDispatcher", "DailyDigest"}
+WORKFLOWS = [
+    ProjectWorkflow,
+    CalendarRolloutWorkflow,
+    DocumentCleanupWorkflow,
+    NotificationDispatcherWorkflow,
+    DailyDigestWorkflow,
+]
 
 
 def replayer() -> Replayer:
-    return Replayer(
-        workflows=[ProjectWorkflow, CalendarRolloutWorkflow, DocumentCleanupWorkflow],
-        data_converter=pydantic_data_converter,
-    )
+    return Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
 
 
 def saved_histories() -> list[Path]:

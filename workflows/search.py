@@ -1,9 +1,9 @@
-"""The search attributes projects carry in Temporal (e.g. `ProjectColour = 'red'` in its UI), and
-how the service connects to Temporal. The one place their names are written."""
+"""The search attributes projects carry in Temporal (e.g. `ProjectColour = 'red'` in its UI), how the
+service connects to Temporal, and how its schedules are kept. The one place their names are written."""
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from temporalio.client import Client, Schedule, ScheduleAlreadyRunningError, ScheduleUpdate
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -26,3 +26,11 @@ def search_attributes(colour: str, status: str, stage: str, category: str) -> Ty
 async def connect(address: str, namespace: str) -> Client:
     """A Temporal client that speaks pydantic, as every process of the service does."""
     return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
+    """Create the schedule, or bring the existing one up to date: every worker calls this as it starts."""
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(schedule_id).update(lambda _: ScheduleUpdate(schedule=schedule))

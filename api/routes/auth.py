@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from api.deps import ServicesDep, SessionDep, UserDep
 from api.errors import refusals
 from api.login import sign_in
-from api.schemas import Me, Token
+from api.schemas import Me, NoticeSettings, Token
 
 router = APIRouter(tags=["auth"])
 
@@ -24,5 +24,16 @@ async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], svc: Serv
 
 @router.get("/me", response_model=Me)
 async def me(user: UserDep) -> Me:
-    """The caller: username, role, department, stage, organisation."""
+    """The caller: username, role, department, stage, organisation, and how notices reach them."""
+    return Me.model_validate(user, from_attributes=True)
+
+
+@router.patch("/me/notifications", response_model=Me)
+async def change_notices(body: NoticeSettings, user: UserDep, db: SessionDep) -> Me:
+    """Turn mailed or gateway notices on or off, choose their language, set or remove (empty) the
+    e-mail address and the mobile number. The in-app notifications always stay."""
+    for field, value in body.model_dump(exclude_none=True).items():
+        setattr(user, field, value or None if field in ("email", "mobile") else value)
+    db.add(user)
+    await db.commit()
     return Me.model_validate(user, from_attributes=True)

@@ -89,11 +89,14 @@ def next_wakeup(project: ProjectState, skip_seen: bool = True) -> datetime | Non
 
 
 def refresh(project: ProjectState, now: datetime) -> None:
-    """Recompute every step's colour and the project's colour; record a change of the project's."""
+    """Recompute every step's colour and the project's colour; record each change (what people are told of)."""
     project.checked_at = now
     colours: list[str] = []
     for step in project.steps:
-        step.colour = step_colour(step, now)
+        colour = step_colour(step, now)
+        if colour != step.colour and records_lights(project):
+            project.record(now, SYSTEM, "step_colour_changed", step.key, {"from": step.colour, "to": colour})
+        step.colour = colour
         if step.open or step.status == "granted":
             colours.append(step.colour)
     colours += ["red" if p.level >= 3 else "yellow" for p in project.problems if p.status == "open"]
@@ -105,6 +108,17 @@ def refresh(project: ProjectState, now: datetime) -> None:
     if colour != project.colour:
         project.record(now, SYSTEM, "colour_changed", detail={"from": project.colour, "to": colour})
         project.colour = colour
+
+
+def records_lights(project: ProjectState) -> bool:
+    """Whether the project records its steps' light changes (`step_colour_changed`).
+
+    Projects started before statutory counting do not: they also publish the old way, which came
+    and went with the same patch (docs/architecture.md, "Determinism"), and that way compares the
+    event numbers with those its recorded write answered, so an event more would change how their
+    histories replay.
+    """
+    return project.counting == "statutory"
 
 
 def step_colour(step: Step, now: datetime) -> Colour:

@@ -115,6 +115,9 @@ BODIES: dict[str, Any] = {
     "/rectifications/{rectification_id}/answer": {"answer": "matrix"},
     "/rectifications/{rectification_id}/judgement": {"accept": True, "comment": "matrix"},
     "/users/{username}": {"display_name": "renamed by the matrix"},
+    "/me/notifications": {"email_enabled": True},
+    "/notifications/read-all": {},
+    "/notifications/{notification_id}/read": {},
 }
 UPLOAD = {"file": ("矩阵.pdf", samples.pdf(), "application/pdf")}
 CALENDAR_YEAR = 2100  # far from any date a project uses; only the office writes it, with what it holds
@@ -133,6 +136,7 @@ class World:
     user: str
     document: str
     fresh_problem: Callable[[], Awaitable[str]]
+    notification: int  # reviewer-drc's, of the submission
 
     async def path(self, template: str) -> str:
         values: dict[str, Any] = {
@@ -142,6 +146,7 @@ class World:
             "category": CATEGORY,
             "username": self.user,
             "document_id": self.document,
+            "notification_id": self.notification,
         }
         if template == "/projects/{code}/withdraw":
             values["code"] = self.withdraw_code
@@ -177,8 +182,10 @@ async def world(api: Api, settings: Settings) -> World:
     # GET /catalog adds a derived `stages` list that PUT does not take back.
     category = {k: v for k, v in next(c for c in categories if c["key"] == CATEGORY).items() if k != "stages"}
     user, _ = await make_user(settings, "leader")
-    r = await api.call("POST", f"/projects/{code}/documents", "owner-a", files=UPLOAD)
-    assert r.status_code == 201, r.text
+    uploaded = await api.call("POST", f"/projects/{code}/documents", "owner-a", files=UPLOAD)
+    assert uploaded.status_code == 201, uploaded.text
+    told = (await api.get("/notifications", USERS["reviewer"], params={"limit": 100})).json()["items"]
+    notification = next(n["id"] for n in told if n["project_code"] == code and n["kind"] == "submitted")
 
     async def fresh_problem() -> str:
         r = await api.post(
@@ -188,7 +195,9 @@ async def world(api: Api, settings: Settings) -> World:
         created: str = r.json()["created_id"]
         return created
 
-    return World(code, withdraw_code, rectification, calendar, category, user, r.json()["id"], fresh_problem)
+    return World(
+        code, withdraw_code, rectification, calendar, category, user, uploaded.json()["id"], fresh_problem, notification
+    )
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,176 @@
+"""Notifications in the read model: the outbox the publish writes, and what a user reads of it.
+
+`write_notifications` turns notices (domain/notices.py) into one row per user, and one delivery
+row per channel the user takes, inside the caller's transaction: the publish calls it in the same
+transaction as the project's events (docs/notifications.md, "Guarantees").
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from domain.access import Actor
+from domain.notice_texts import CHINESE, ENGLISH, sentence
+from domain.notices import Audience, Notice
+from models.db import insert
+from models.tables import DeliveryRow, NotificationRow, UserRow
+
+EMAIL, WEBHOOK = "email", "webhook"
+CHANNELS = (EMAIL, WEBHOOK)
+
+
+def origin_of(notice: Notice, project_code: str | None) -> str:
+    """What a notification tells of: a project's event, or the digest of a day."""
+    if project_code is not None:
+        return f"{project_code}#{notice.seq}"
+    return f"{notice.kind}#{notice.params.get('day', '')}"
+
+
+def as_actor(user: UserRow) -> Actor:
+    """A user row as the rules see people."""
+    return Actor.model_validate(user.model_dump(include={"username", "role", "department", "stage", "organisation"}))
+
+
+def takes(user: UserRow, channel: str) -> bool:
+    """Whether the user (active) wants notices on this channel and has an address for it."""
+    if not user.active:
+        return False
+    if channel == EMAIL:
+        return user.email_enabled and bool(user.email)
+    return user.webhook_enabled and bool(user.mobile)
+
+
+def _audience_condition(audience: Audience) -> ColumnElement[bool]:
+    bound = audience.model_dump(exclude_none=True)
+    return and_(*(getattr(UserRow, field) == value for field, value in bound.items()))
+
+
+async def recipients(session: AsyncSession, audiences: Iterable[Audience]) -> list[UserRow]:
+    """The active users any of the audiences describes."""
+    wanted = list(dict.fromkeys(audiences))
+    if not wanted:
+        return []
+    stmt = select(UserRow).where(col(UserRow.active), or_(*(_audience_condition(a) for a in wanted)))
+    return list((await session.exec(stmt)).all())
+
+
+async def write_notifications(
+    session: AsyncSession,
+    notices: Sequence[Notice],
+    project_code: str | None,
+    channels: Iterable[str],
+    now: datetime,
+) -> int:
+    """One notification per notice and user, and a delivery per channel the user takes (only the
+    channels the service has configured). Idempotent: a repeat rewrites the same rows."""
+    if not notices:
+        return 0
+    users = await recipients(session, (a for n in notices for a in n.audiences))
+    people = [(user, as_actor(user)) for user in users]
+    rows: list[dict[str, Any]] = []
+    readers: dict[str, UserRow] = {}
+    for notice in notices:
+        origin = origin_of(notice, project_code)
+        texts = {lang: sentence(notice.kind, notice.params, lang) for lang in (CHINESE, ENGLISH)}
+        for user, actor in people:
+            if user.username == notice.actor or not any(a.includes(actor) for a in notice.audiences):
+                continue
+            readers[user.username] = user
+            rows.append(
+                {
+                    "origin": origin,
+                    "username": user.username,
+                    "kind": notice.kind,
+                    "project_code": project_code,
+                    "event_seq": notice.seq,
+                    "step": notice.step,
+                    "params": notice.params,
+                    "text_zh": texts[CHINESE],
+                    "text_en": texts[ENGLISH],
+                    "created_at": notice.at,
+                }
+            )
+    if not rows:
+        return 0
+    table: Table = NotificationRow.__table__  # type: ignore[attr-defined]
+    stmt = insert(session, table)
+    rewritten = {name: stmt.excluded[name] for name in ("kind", "step", "params", "text_zh", "text_en")}
+    await session.execute(stmt.on_conflict_do_update(index_elements=["origin", "username"], set_=rewritten), rows)
+    written = await session.exec(
+        select(NotificationRow.id, NotificationRow.username).where(
+            col(NotificationRow.origin).in_({r["origin"] for r in rows}),
+            col(NotificationRow.username).in_(readers),
+        )
+    )
+    deliveries = [
+        {
+            "notification_id": notification_id,
+            "channel": channel,
+            "message_id": uuid.uuid4().hex,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for notification_id, username in written.all()
+        for channel in channels
+        if takes(readers[username], channel)
+    ]
+    if deliveries:
+        table = DeliveryRow.__table__  # type: ignore[attr-defined]
+        keys = ["notification_id", "channel"]
+        await session.execute(insert(session, table).on_conflict_do_nothing(index_elements=keys), deliveries)
+    return len(rows)
+
+
+# ---- what a user reads -------------------------------------------------------------------------
+
+
+async def notifications_of(
+    session: AsyncSession, username: str, limit: int, before: int | None, unread_only: bool
+) -> tuple[list[NotificationRow], bool]:
+    """The user's notifications, newest first, a page at a time (ids below `before`); whether more follow."""
+    stmt = select(NotificationRow).where(col(NotificationRow.username) == username)
+    if before is not None:
+        stmt = stmt.where(col(NotificationRow.id) < before)
+    if unread_only:
+        stmt = stmt.where(col(NotificationRow.read_at).is_(None))
+    rows = list((await session.exec(stmt.order_by(col(NotificationRow.id).desc()).limit(limit + 1))).all())
+    return rows[:limit], len(rows) > limit
+
+
+async def unread_count(session: AsyncSession, username: str) -> int:
+    stmt = select(func.count()).where(col(NotificationRow.username) == username, col(NotificationRow.read_at).is_(None))
+    return int((await session.exec(stmt)).one())
+
+
+async def mark_read(
+    session: AsyncSession, username: str, notification_id: int, now: datetime
+) -> NotificationRow | None:
+    """Mark one of the user's own notifications read (once: a repeat keeps the first time)."""
+    row = await session.get(NotificationRow, notification_id)
+    if row is None or row.username != username:
+        return None
+    if row.read_at is None:
+        row.read_at = now
+        session.add(row)
+        await session.commit()
+    return row
+
+
+async def mark_all_read(session: AsyncSession, username: str, now: datetime) -> int:
+    """Mark every unread notification of the user read; how many."""
+    result = await session.execute(
+        update(NotificationRow)
+        .where(col(NotificationRow.username) == username, col(NotificationRow.read_at).is_(None))
+        .values(read_at=now)
+    )
+    await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
