@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     demo_password: str = "demo"
     seed_demo: bool = True
     region_code: str = "310115"
+    # The service's address as people reach it (project-code cards link to it); else each request's own.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
     timezone: str = "Asia/Shanghai"
     # The office's close of business, HH:MM: a period ends then on its last day (24:00: at midnight).
     office_closes: str = Field(
