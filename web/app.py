@@ -12,7 +12,14 @@ from fastapi.staticfiles import StaticFiles
 from web.errors import PageErrors
 from web.labels import N_
 from web.pages import login_redirect, page, refused_form
-from web.routes import auth, home, project
+from web.routes import (
+    auth,
+    home,
+    inbox,
+    project,
+    projects,
+    steps,
+)
 from web.session import CsrfRefused, LoginRequired
 
 STATIC = Path(__file__).with_name("static")
@@ -37,7 +44,15 @@ def error_page(request: Request, status: int) -> HTMLResponse:
 def install_pages(app: FastAPI) -> None:
     """Mount everything the pages need on the API's app."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, home, project):
+    # /p/new, /p/lookup and /p.csv before /p/{code}: the first route that matches answers.
+    for module in (
+        auth,
+        home,
+        projects,
+        inbox,
+        steps,
+        project,
+    ):
         app.include_router(module.router)
     app.add_middleware(PageErrors, render=error_page)
 
