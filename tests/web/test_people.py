@@ -18,6 +18,7 @@ import segno
 from temporalio.client import Client
 
 from api.main import create_app
+from domain.bilingual import split_bilingual
 from domain.codes import make_project_code
 from launch.processes import TemporalDevServer
 from models.seed import ORG_A
@@ -45,6 +46,16 @@ def unique(prefix: str) -> str:
     return f"{prefix} {uuid.uuid4().hex[:8]}"
 
 
+async def by_deputy(api: Api, name: str) -> str:
+    """A project of owner-a's enterprise created by agent-1, who is then its deputy (other tests add
+    agents the creation of an owner's project could be given to)."""
+    body = {"name": name, "category": "general", "owner_credit_code": ORG_A, "investment_wan": 800.0}
+    r = await api.post("/projects", "agent-1", json=body)
+    assert r.status_code == 201 and r.json()["agent"] == "agent-1", r.text
+    code: str = r.json()["code"]
+    return code
+
+
 async def submit(api: Api, code: str, as_user: str = "owner-a", step: str = "project_approval", **body: Any) -> None:
     r = await api.post(f"/projects/{code}/steps/{step}/submit", as_user, json=body)
     assert r.status_code == 200, r.text
@@ -65,11 +76,11 @@ def rows_of(response: Any) -> list[list[str]]:
 
 async def test_each_role_lists_the_projects_it_may_see(api: Api) -> None:
     name = unique("列表项目")
-    project = await create(api, name=name)
-    code, agent = project["code"], project["agent"]
+    code = await by_deputy(api, name)
     expected = {
         "owner-a": ("我的项目", True),
-        agent: ("我代办的项目", True),
+        "agent-1": ("我代办的项目", True),
+        "agent-2": ("我代办的项目", False),
         "reviewer-drc": ("项目", True),  # the first step is the DRC's: the project reached it
         "office-1": ("项目", True),
         "owner-b": ("我的项目", False),
@@ -149,8 +160,11 @@ async def test_an_owner_creates_a_project_through_the_form(api: Api) -> None:
     keys = [s["key"] for stage in shown["stages"] for s in stage["steps"]]
     assert "construction_permit.1" in keys and "construction_permit.2" in keys
     page = text_of((await owner.get(r.headers["location"])).text)
-    assert "项目已创建" in page and "一般项目（全流程）" in page
-    assert "上海甲建设有限公司" in page and ("代办员一" in page or "代办员二" in page)  # names, not usernames
+    assert "项目已创建" in page and "一般项目（全流程）" in page and "上海甲建设有限公司" in page
+    users = {u["username"]: u for u in (await api.get("/users", "office-1")).json()}
+    named = users[shown["agent"]]["display_name"]
+    deputy = split_bilingual(named).zh if named else shown["agent"]  # its Chinese name where it has one
+    assert f"代办员 {deputy}" in page
 
 
 async def test_a_refused_form_says_why_in_the_summary_and_creates_nothing(api: Api) -> None:
@@ -351,9 +365,8 @@ async def test_the_step_page_is_for_those_who_may_see_the_project(api: Api) -> N
 
 
 async def test_a_deputy_acts_on_behalf_of_the_enterprise(api: Api) -> None:
-    project = await create(api)
-    code, agent = project["code"], project["agent"]
-    deputy = await signed_in(api, agent)
+    code = await by_deputy(api, unique("代办项目"))
+    deputy = await signed_in(api, "agent-1")
     step = f"/p/{code}/steps/project_approval"
     r = await deputy.get(step)
     assert r.status_code == 200 and "代表项目单位办理" in r.text
@@ -361,9 +374,9 @@ async def test_a_deputy_acts_on_behalf_of_the_enterprise(api: Api) -> None:
         f"/p/{code}/act", {"action": "submit", "target": "project_approval", "note": "代办提交", "next": step}
     )
     assert r.status_code == 303, r.text
-    name = "代办员一" if agent == "agent-1" else "代办员二"
+    owner = await signed_in(api, "owner-a")
     for path in (step, f"/p/{code}"):
-        page = text_of((await (await signed_in(api, "owner-a")).get(path)).text)
-        assert f"{name} 代 项目单位" in page, path
+        assert "代办员一 代 项目单位" in text_of((await owner.get(path)).text), path
+    assert "代办员 代办员一" in text_of((await owner.get(f"/p/{code}")).text)  # the deputy by its name
     events = (await api.get(f"/projects/{code}/events", "owner-a")).json()
     assert [e["on_behalf_of"] for e in events if e["action"] == "submitted"] == [ORG_A]
