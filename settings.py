@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     demo_password: str = "demo"
     seed_demo: bool = True
     region_code: str = "310115"
+    # The service's address as people reach it: project-code cards, mails and gateway messages link to it
+    # (`/p/{code}`); without it, a card links to each request's own address.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
     timezone: str = "Asia/Shanghai"
     # The office's close of business, HH:MM: a period ends then on its last day (24:00: at midnight).
     office_closes: str = Field(
@@ -53,8 +56,6 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(default=50, gt=0, le=1024)
     # An upload no submission used is removed after this many hours.
     unattached_document_hours: float = Field(default=24, gt=0)
-    # The service's address as people reach it: links in mails and gateway messages (`/p/{code}`).
-    public_url: str | None = None
     # Notices by mail (docs/notifications.md): smtp://host:port, smtps:// for TLS from the start;
     # STARTTLS when the server offers it; user:password@ in the URL to log in. None: no mail.
     smtp_url: str | None = None

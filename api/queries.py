@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, case, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,13 +23,14 @@ from api.schemas import (
     SectionOut,
     StageOut,
     TaskOut,
+    TaskTodo,
 )
 from domain.access import Actor
 from domain.catalog import STAGE_ORDER
 from domain.clock import Calendar, used_days_at
-from domain.project import Project, Step, StepView, step_view
+from domain.project import Project, StepView, step_view
 from domain.status import DECIDED, DEPARTMENT_HOLDS, LIVE, OWNER_HOLDS
-from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow
+from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
 from models.visibility import held_by, visible_to
 
 
@@ -44,18 +48,30 @@ async def owner_revocation_open(db: AsyncSession, code: str) -> bool:
     return (await db.exec(stmt.limit(1))).first() is not None
 
 
-async def project_view(db: AsyncSession, actor: Actor, code: str, calendar: Calendar, now: datetime) -> ProjectOut:
-    """The full project view from its published state (404 unless visible)."""
+async def _visible_row(db: AsyncSession, actor: Actor, code: str) -> ProjectRow:
     row = (await db.exec(select(ProjectRow).where(col(ProjectRow.code) == code, visible_to(actor)))).first()
     if row is None:
         raise not_found(f"project {code}")
+    return row
+
+
+async def project_state(db: AsyncSession, actor: Actor, code: str) -> Project:
+    """The project as its workflow last published it (404 unless visible)."""
+    return Project.model_validate((await _visible_row(db, actor, code)).state)
+
+
+def step_views(project: Project, calendar: Calendar, now: datetime) -> dict[str, StepView]:
+    """Every step as shown at `now`, by key: its clock counted on the calendar up to now."""
+    return {s.key: step_view(s, used_days_at(calendar, s.clock, now)) for s in project.steps}
+
+
+async def project_view(db: AsyncSession, actor: Actor, code: str, calendar: Calendar, now: datetime) -> ProjectOut:
+    """The full project view from its published state (404 unless visible)."""
+    row = await _visible_row(db, actor, code)
     project = Project.model_validate(row.state)
-
-    def view(step: Step) -> StepView:
-        return step_view(step, used_days_at(calendar, step.clock, now))
-
+    views = step_views(project, calendar, now)
     stages = [
-        StageOut(stage=stage.value, steps=[view(s) for s in project.steps if s.stage == stage])
+        StageOut(stage=stage.value, steps=[views[s.key] for s in project.steps if s.stage == stage])
         for stage in STAGE_ORDER
         if any(s.stage == stage for s in project.steps)
     ]
@@ -77,6 +93,33 @@ async def project_view(db: AsyncSession, actor: Actor, code: str, calendar: Cale
             )
             for r in project.rectifications
         ],
+    )
+
+
+@dataclass
+class ProjectReading:
+    """A project as a page shows it: its published state, each step as shown now, the timeline, and
+    the names of the people and the enterprise in it."""
+
+    project: Project
+    views: dict[str, StepView]
+    events: list[EventOut]
+    people: dict[str, str]  # display names by username
+    organisations: dict[str, str]  # enterprise names by credit code
+    revocation_elsewhere: bool  # the owner has a revoked commitment unresolved (on any project)
+
+
+async def read_project(db: AsyncSession, actor: Actor, code: str, calendar: Calendar, now: datetime) -> ProjectReading:
+    """Everything a page about one project reads (404 unless visible)."""
+    project = await project_state(db, actor, code)
+    events = await project_events(db, code)
+    return ProjectReading(
+        project=project,
+        views=step_views(project, calendar, now),
+        events=events,
+        people=await display_names(db, {project.agent, *(e.actor for e in events)}),
+        organisations=await organisation_names(db, [project.owner_org]),
+        revocation_elsewhere=await owner_revocation_open(db, code),
     )
 
 
@@ -191,14 +234,36 @@ async def owning_project(
     return code
 
 
-# What the inbox says each waiting step needs.
-STEP_TODO = {
-    "awaiting_submission": "submit the application",
-    "returned": "correct and resubmit",
-    "rejected": "apply again or withdraw",
-    "revoked": "re-apply in standard mode",
-    "in_review": "decide",
-    "granted": "verify the commitment",
+async def display_names(db: AsyncSession, usernames: Iterable[str]) -> dict[str, str]:
+    """The display name of each user that has one, by username."""
+    wanted = set(usernames)
+    if not wanted:
+        return {}
+    stmt = select(UserRow.username, UserRow.display_name).where(col(UserRow.username).in_(wanted))
+    return {username: name for username, name in (await db.exec(stmt)).all() if name}
+
+
+async def organisation_names(db: AsyncSession, organisations: Iterable[str]) -> dict[str, str]:
+    """The name of each organisation (by credit code) as its owners' accounts give it."""
+    wanted = set(organisations)
+    if not wanted:
+        return {}
+    stmt = (
+        select(UserRow.organisation, func.min(UserRow.display_name))
+        .where(col(UserRow.organisation).in_(wanted), col(UserRow.role) == "owner", col(UserRow.display_name) != "")
+        .group_by(col(UserRow.organisation))
+    )
+    return {str(org): str(name) for org, name in (await db.exec(stmt)).all()}
+
+
+# What the inbox says each waiting step needs: a machine value, and the same in English.
+STEP_TODO: dict[str, tuple[TaskTodo, str]] = {
+    "awaiting_submission": ("submit", "submit the application"),
+    "returned": ("resubmit", "correct and resubmit"),
+    "rejected": ("apply_again", "apply again or withdraw"),
+    "revoked": ("reapply_standard", "re-apply in standard mode"),
+    "in_review": ("decide", "decide"),
+    "granted": ("verify", "verify the commitment"),
 }
 
 
@@ -209,45 +274,63 @@ async def inbox(db: AsyncSession, actor: Actor) -> list[TaskOut]:
     live = col(ProjectRow.status).in_(LIVE)
     if actor.role in ("owner", "agent"):
         waiting = mine & col(StepRow.status).in_(OWNER_HOLDS) & live
-        tasks += [_step_task(s, name) for s, name in await _with_project_name(db, StepRow, waiting)]
+        tasks += [_step_task(s, name) for s, name, _ in await _with_names(db, StepRow, waiting)]
     if actor.role == "owner":
         answered = mine & (col(RectificationRow.status) == "answered")
-        rects = await _with_project_name(db, RectificationRow, answered)
+        rects = await _with_names(db, RectificationRow, answered)
         tasks += [
-            _item_task("rectification", r, name, r.status, _rect_todo(r, "judge the department's answer"))
-            for r, name in rects
+            _item_task(
+                "rectification", r, names, r.status, "judge_answer", _rect_todo(r, "judge the department's answer")
+            )
+            for r, *names in rects
         ]
     if actor.role == "reviewer":
         waiting = (col(StepRow.department) == actor.department) & col(StepRow.status).in_(DEPARTMENT_HOLDS) & live
-        tasks += [_step_task(s, name) for s, name in await _with_project_name(db, StepRow, waiting)]
+        tasks += [_step_task(s, name) for s, name, _ in await _with_names(db, StepRow, waiting)]
         open_rects = (col(RectificationRow.department) == actor.department) & (col(RectificationRow.status) == "open")
-        rects = await _with_project_name(db, RectificationRow, open_rects)
+        rects = await _with_names(db, RectificationRow, open_rects)
         tasks += [
-            _item_task("rectification", r, name, r.status, _rect_todo(r, "answer a bad rating")) for r, name in rects
+            _item_task(
+                "rectification", r, names, r.status, "answer_rectification", _rect_todo(r, "answer a bad rating")
+            )
+            for r, *names in rects
         ]
     held = (col(ProblemRow.status) == "open") & held_by(actor) & mine
-    problems = await _with_project_name(db, ProblemRow, held)
-    tasks += [_item_task("problem", p, name, f"level {p.level}", p.summary) for p, name in problems]
+    problems = await _with_names(db, ProblemRow, held)
+    tasks += [_item_task("problem", p, names, f"level {p.level}", "problem", p.summary) for p, *names in problems]
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(tasks, key=lambda t: (t.deadline or far, t.project_code, t.step or ""))
 
 
-async def _with_project_name(db: AsyncSession, model: Any, where: ColumnElement[bool]) -> list[tuple[Any, str]]:
-    stmt = select(model, ProjectRow.name).join(ProjectRow, col(ProjectRow.code) == col(model.code)).where(where)
-    return [(item, name) for item, name in (await db.exec(stmt)).all()]
+async def _with_names(db: AsyncSession, model: Any, where: ColumnElement[bool]) -> list[tuple[Any, str, str | None]]:
+    """The items with their project's name and their step's name (None for an item without a step)."""
+    step = aliased(StepRow)
+    on_step = (col(step.code) == col(model.code)) & (
+        col(step.key) == col(model.key if model is StepRow else model.step)
+    )
+    stmt = (
+        select(model, ProjectRow.name, step.name)
+        .join(ProjectRow, col(ProjectRow.code) == col(model.code))
+        .outerjoin(step, on_step)
+        .where(where)
+    )
+    return [(item, name, step_name) for item, name, step_name in (await db.exec(stmt)).all()]
 
 
 def _step_task(step: StepRow, project_name: str) -> TaskOut:
     verification = step.status == "granted"
+    todo, summary = STEP_TODO[step.status]
     return TaskOut(
         kind="verification" if verification else "step",
         project_code=step.code,
         project_name=project_name,
         step=step.key,
+        step_name=step.name,
         id=None,
         status=step.status,
         deadline=step.verify_deadline if verification else step.deadline,
-        summary=f"{step.name}: {STEP_TODO.get(step.status, step.status)}",
+        todo=todo,
+        summary=f"{step.name}: {summary}",
     )
 
 
@@ -258,18 +341,22 @@ def _rect_todo(rect: RectificationRow, what: str) -> str:
 def _item_task(
     kind: Literal["rectification", "problem"],
     item: RectificationRow | ProblemRow,
-    project_name: str,
+    names: list[Any],
     status: str,
+    todo: TaskTodo,
     summary: str,
 ) -> TaskOut:
+    project_name, step_name = names
     return TaskOut(
         kind=kind,
         project_code=item.code,
         project_name=project_name,
         step=item.step,
+        step_name=step_name,
         id=item.id,
         status=status,
         deadline=item.due_at,
+        todo=todo,
         summary=summary,
     )
 

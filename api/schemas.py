@@ -672,14 +672,30 @@ class EventOut(BaseModel):
     detail: dict[str, Any]
 
 
+# What a task asks of the caller, as a machine value a page or a client can put in its own words.
+TaskTodo = Literal[
+    "submit",  # submit the application
+    "resubmit",  # correct a returned application and resubmit it
+    "apply_again",  # apply again after a rejection, or withdraw
+    "reapply_standard",  # re-apply in standard mode after a revoked commitment
+    "decide",  # the department decides (an inspection: passes or fails)
+    "verify",  # the department verifies a granted commitment
+    "answer_rectification",  # the department answers a bad rating
+    "judge_answer",  # the owner judges the department's answer
+    "problem",  # the holder resolves the problem or raises it
+]
+
+
 class TaskOut(BaseModel):
     kind: Literal["step", "verification", "rectification", "problem"]
     project_code: str
     project_name: str
     step: str | None
+    step_name: str | None = Field(default=None, description="The step's name, '中文 English'.")
     id: str | None
     status: str
     deadline: datetime | None
+    todo: TaskTodo = Field(description="What the task asks, as a machine value; `summary` says it in English.")
     summary: str
 
 

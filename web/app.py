@@ -16,12 +16,15 @@ from web.routes import (
     auth,
     dashboard,
     home,
+    inbox,
     office_calendar,
     office_catalog,
     office_users,
     project,
+    projects,
     queue,
     statistics,
+    steps,
 )
 from web.session import CsrfRefused, LoginRequired
 
@@ -47,9 +50,13 @@ def error_page(request: Request, status: int) -> HTMLResponse:
 def install_pages(app: FastAPI) -> None:
     """Mount everything the pages need on the API's app."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # /p/new, /p/lookup and /p.csv before /p/{code}: the first route that matches answers.
     for module in (
         auth,
         home,
+        projects,
+        inbox,
+        steps,
         project,
         dashboard,
         queue,

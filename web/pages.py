@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Acting, CodePath, ServicesDep, SessionDep, actor_of, request_key
-from api.queries import visible_project
+from api.queries import inbox, visible_project
 from domain.access import require_role
 from domain.codes import validate_project_code
 from models.tables import UserRow
 from web.labels import N_
-from web.render import render
+from web.render import is_htmx, render
 from web.session import CsrfRefused, LoginRequired, PageUser, csrf_checked
 
 
@@ -28,9 +28,11 @@ async def mark_page(request: Request) -> None:
     request.state.page = True
 
 
-async def signed_in(request: Request, user: PageUser) -> UserRow:
-    """The caller of a page, remembered for the layout."""
+async def signed_in(request: Request, user: PageUser, db: SessionDep) -> UserRow:
+    """The caller of a page, remembered for the layout with the count of its to-do list."""
     request.state.user = user
+    if request.method == "GET" and not is_htmx(request) and any(h == TODO_PAGE for h, _ in MENUS.get(user.role, [])):
+        request.state.todo_count = len(await inbox(db, actor_of(user)))
     return user
 
 
@@ -47,21 +49,23 @@ class MenuItem:
     count_url: str = ""
 
 
+# The menu entry of the to-do list shows how many tasks wait; htmx refreshes the count from TODO_COUNT.
+TODO_PAGE, TODO_COUNT = "/inbox", "/inbox/count"
 # The menu of each role: where its work is.
 MENUS: dict[str, list[tuple[str, str]]] = {
     "owner": [
-        ("/", N_("My projects")),
+        ("/p", N_("My projects")),
         ("/p/new", N_("New project")),
         ("/inbox", N_("To do")),
         ("/p/lookup", N_("Find a project")),
     ],
     "agent": [
-        ("/", N_("My projects")),
+        ("/p", N_("My projects")),
         ("/inbox", N_("To do")),
         ("/p/new", N_("New project")),
         ("/p/lookup", N_("Find a project")),
     ],
-    "reviewer": [("/", N_("Department inbox")), ("/p", N_("Projects")), ("/p/lookup", N_("Find a project"))],
+    "reviewer": [("/inbox", N_("Department inbox")), ("/p", N_("Projects")), ("/p/lookup", N_("Find a project"))],
     "section_chief": [
         ("/", N_("Dashboard")),
         ("/queue", N_("Problems")),
@@ -92,7 +96,12 @@ MENUS: dict[str, list[tuple[str, str]]] = {
 def menu(request: Request, user: UserRow) -> list[MenuItem]:
     """The caller's menu, the current page marked."""
     path = request.url.path
-    return [MenuItem(href, label, current=href == path) for href, label in MENUS.get(user.role, [])]
+    count = getattr(request.state, "todo_count", None)
+    items = [MenuItem(href, label, current=href == path) for href, label in MENUS.get(user.role, [])]
+    for item in items:
+        if item.href == TODO_PAGE and count is not None:
+            item.count, item.count_url = count, TODO_COUNT
+    return items
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -228,5 +228,5 @@ async def users_csv(request: Request, svc: ServicesDep, db: SessionDep) -> Respo
         )
         for u in await users.every_user(db)
     ]
-    header = (_("Username"), _("Name"), _("Role"), _("Bound to"), _("May sign in"), _("Locked until"))
+    header = (_("Username"), _("Full name"), _("Role"), _("Bound to"), _("May sign in"), _("Locked until"))
     return csv_response(_("users"), datetime.now(ZoneInfo(tz)).date(), header, rows)

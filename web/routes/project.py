@@ -2,11 +2,13 @@
 
 The page shows the chain, the lights in words, open problems and the audit timeline, and offers
 only the actions the project's rules accept from this caller now (web/actions.py). Every form
-posts to one route that sends the same action as the JSON API, through the same commands.
+posts to one route that sends the same action as the JSON API, through the same commands; the
+step page's forms (web/routes/steps.py) post there too, and `next` brings the caller back to it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,19 +18,17 @@ from urllib.parse import urlparse
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
-from sqlmodel import col, select
 
 from api import schemas
 from api.commands import CommandsDep
 from api.deps import ServicesDep, SessionDep, actor_of
 from api.errors import ApiError
-from api.queries import owner_revocation_open, project_events
+from api.queries import read_project
 from domain import project as rules
 from domain.access import Actor
 from domain.catalog import STAGE_ORDER
-from domain.clock import used_days_at
 from domain.errors import ActionRefused
-from models.tables import ProjectRow
+from models.catalog_store import effective_catalog
 from web.actions import offer
 from web.labels import N_
 from web.pages import Caller, FormChecked, VisibleCode, acting_on, page, page_router, see_other
@@ -94,38 +94,31 @@ PAGE_ACTIONS: dict[str, PageAction] = {
     ),
 }
 DONE = {name: action.done for name, action in PAGE_ACTIONS.items()}
+DONE["created"] = N_("The project was created. Keep its project code: it finds the project everywhere.")
 
 
 async def project_context(request: Request, code: str, user: Any, svc: ServicesDep, db: SessionDep) -> dict[str, Any]:
     """Everything the project page shows, from the read model."""
-    row = (await db.exec(select(ProjectRow).where(col(ProjectRow.code) == code))).one()
-    project = rules.Project.model_validate(row.state)
-    calendar = await svc.calendar.calendar(db)
-    now = datetime.now(UTC)
-    views: dict[str, rules.StepView] = {
-        s.key: rules.step_view(s, used_days_at(calendar, s.clock, now)) for s in project.steps
-    }
-    events = await project_events(db, code)
+    actor = actor_of(user)
+    reading = await read_project(db, actor, code, await svc.calendar.calendar(db), datetime.now(UTC))
+    project = reading.project
     reasons: dict[str, str] = {}
-    for event in events:  # the latest return or failed inspection of each step, with its reason
+    for event in reading.events:  # the latest return or failed inspection of each step, with its reason
         if event.action in ("returned", "inspection_failed") and event.step:
             reasons[event.step] = str(event.detail.get("comment", ""))
-    actor = actor_of(user)
-    elsewhere = await owner_revocation_open(db, code)
     stages = [
         (stage.value, [s for s in project.steps if s.stage == stage])
         for stage in STAGE_ORDER
         if any(s.stage == stage for s in project.steps)
     ]
     return {
+        **vars(reading),
         "title": project.name,
-        "project": project,
+        "category": (await effective_catalog(db)).get(project.category),
         "stages": stages,
-        "views": views,
-        "events": list(reversed(events)),
+        "events": list(reversed(reading.events)),
         "reasons": reasons,
-        "offer": offer(project, actor, elsewhere),
-        "now": now,
+        "offer": offer(project, actor, reading.revocation_elsewhere),
     }
 
 
@@ -154,7 +147,7 @@ async def act(
     """One form of the project page: validated like the API's body, sent as the same action."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     kind, target = form.pop("action", ""), form.pop("target", "")
-    back = local_path(form.pop("next", ""))  # the page that sent the form, to go back to after a success
+    back = local_path(form.pop("next", ""))  # the page that sent the form (a step page, the queue)
     form.pop("csrf_token", None)
     chosen = PAGE_ACTIONS.get(kind)
     if chosen is None:
@@ -163,17 +156,18 @@ async def act(
     try:
         body = TypeAdapter(chosen.body).validate_python(fields)
     except ValidationError as err:
-        return await _again(request, code, user, svc, db, 422, field_errors(request, err), kind, target)
+        return await _again(
+            request, code, user, svc, db, 422, field_errors(request, err), (kind, target, step_page(code, back))
+        )
     acting = await acting_on(code, user, db, chosen.action.gate, form.get("idempotency_key"))
     action = chosen.build(body.model_dump(), acting.actor, target)
     try:
         await send.act(acting, chosen.update, action)
     except (ApiError, ActionRefused) as err:
-        return await _again(
-            request, code, user, svc, db, err.status, {"": refusal_message(request, err.code)}, kind, target
-        )
+        errors = {"": refusal_message(request, err.code)}
+        return await _again(request, code, user, svc, db, err.status, errors, (kind, target, step_page(code, back)))
     anchor = f"#{target}" if target else ""
-    return see_other(back or f"/p/{code}?done={kind}{anchor}")
+    return see_other(with_done(back, kind) if back else f"/p/{code}?done={kind}{anchor}")
 
 
 def local_path(target: str) -> str:
@@ -181,6 +175,18 @@ def local_path(target: str) -> str:
     if not target.startswith("/") or target.startswith("//") or "\\" in target or urlparse(target).netloc:
         return ""
     return target
+
+
+def with_done(path: str, kind: str) -> str:
+    """The page to go back to, told what was done (unless it says so already)."""
+    if "done=" in path:
+        return path
+    return f"{path}{'&' if '?' in path else '?'}done={kind}"
+
+
+def step_page(code: str, target: str) -> str | None:
+    """One of this project's step pages, else None: a failed form is shown again where it was."""
+    return target if re.fullmatch(rf"/p/{re.escape(code)}/steps/[a-z0-9_.]{{1,60}}", target) else None
 
 
 def form_values(form: dict[str, str]) -> dict[str, Any]:
@@ -202,9 +208,13 @@ async def _again(
     db: SessionDep,
     status: int,
     errors: dict[str, str],
-    kind: str,
-    target: str,
+    form: tuple[str, str, str | None],
 ) -> Response:
-    """The page again, with what went wrong at the top and the form that failed open."""
+    """The page the form came from again, with what went wrong at the top and the form that failed open."""
+    kind, target, back = form
     context = await project_context(request, code, user, svc, db)
+    if back is not None:  # the step page
+        step = back.rsplit("/", 1)[1]
+        again = {"step_key": step, "next_page": back}
+        return page(request, "step.html", status, errors=errors, failed=(kind, target), **again, **context)
     return page(request, "project.html", status, errors=errors, failed=(kind, target), **context)
