@@ -164,7 +164,7 @@ async def test_the_queue_pages_problems_oldest_first_with_their_age_and_next_cli
     assert f"自动上报时间 {ZH.datetime(due, TZ)} · 还有 1 小时" in words, words
     assert f"提出时间 {ZH.datetime(datetime.fromisoformat(raised['opened_at']), TZ)} · 已等待 不到 1 小时" in words
     assert "层级 二级 · 审批段长" in words and "当前责任人 审批段长 · 立项用地规划许可" in words
-    assert "办理环节 整个项目" in words and "来源 人工提出" in words and "no grid connection" in words
+    assert "环节 整个项目" in words and "来源 人工提出" in words and "no grid connection" in words
 
     rows = csv_rows(await chief.get("/queue.csv?level=2"))
     assert [row[0] for row in rows[1:]] == ids  # every problem, not one page

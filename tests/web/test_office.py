@@ -325,7 +325,7 @@ async def test_the_office_changes_a_categorys_limits_on_the_page_for_new_project
     assert steps(await view(api, fresh))["filing"]["limit_working_days"] == 4
 
     rows = csv_rows(await office.get("/office/catalog.csv"))
-    assert rows[0][:4] == ["类别代码", "类别", "环节代码", "办理环节"]
+    assert rows[0][:4] == ["类别代码", "类别", "环节代码", "环节"]
     filing = next(r for r in rows if r[0] == "page_limits" and r[2] == "filing")
     assert filing[1] == "页面改时限" and filing[5] == "发展和改革委员会" and filing[7] == "4"
     assert len([r for r in rows if r[0] == "page_limits"]) == len(before)

@@ -24,6 +24,7 @@ from launch.processes import TemporalDevServer
 from models.seed import ORG_A
 from tests.chain import create
 from tests.conftest import Api, eventually, make_settings, open_api
+from tests.support import samples
 from tests.web.support import signed_in
 from worker import build_worker
 
@@ -59,6 +60,14 @@ async def by_deputy(api: Api, name: str) -> str:
 async def submit(api: Api, code: str, as_user: str = "owner-a", step: str = "project_approval", **body: Any) -> None:
     r = await api.post(f"/projects/{code}/steps/{step}/submit", as_user, json=body)
     assert r.status_code == 200, r.text
+
+
+async def uploaded(api: Api, code: str, name: str) -> str:
+    """A document of the owner's, uploaded through the API; its id."""
+    r = await api.call("POST", f"/projects/{code}/documents", "owner-a", files={"file": (name, samples.pdf())})
+    assert r.status_code == 201, r.text
+    document: str = r.json()["id"]
+    return document
 
 
 def text_of(html: str) -> str:
@@ -310,7 +319,8 @@ async def test_an_overdue_row_says_so_in_words(fast: Api) -> None:
 
 async def test_a_reviewer_returns_from_the_step_page_and_the_owner_resubmits(api: Api) -> None:
     code = (await create(api))["code"]
-    await submit(api, code, note="材料齐全", documents=["可行性研究报告", "用地证明"])
+    documents = [await uploaded(api, code, name) for name in ("可行性研究报告.pdf", "用地证明.pdf")]
+    await submit(api, code, note="材料齐全", documents=documents)
     step = f"/p/{code}/steps/project_approval"
     reviewer = await signed_in(api, "reviewer-drc")
     r = await reviewer.get(step)
