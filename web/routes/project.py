@@ -50,7 +50,7 @@ class PageAction:
 
     def build(self, body: dict[str, Any], actor: Actor, target: str) -> rules.Action:
         named = {self.target: target} if self.target else {}
-        return self.action(actor=actor, **body, **named, **self.fixed)
+        return self.action(actor=actor, **{**body, **named, **self.fixed})  # a fixed field wins over the body's
 
 
 W = ProjectWorkflow
@@ -161,15 +161,14 @@ async def act(
     try:
         body = TypeAdapter(chosen.body).validate_python(fields)
     except ValidationError as err:
-        return await _again(request, code, user, svc, db, 422, field_errors(request, err), kind, target)
+        return await _again(request, code, user, svc, db, 422, field_errors(request, err), (kind, target, form))
     acting = await acting_on(code, user, db, chosen.action.gate, form.get("idempotency_key"))
     action = chosen.build(body.model_dump(), acting.actor, target)
     try:
         await send.act(acting, chosen.update, action)
     except (ApiError, ActionRefused) as err:
-        return await _again(
-            request, code, user, svc, db, err.status, {"": refusal_message(request, err.code)}, kind, target
-        )
+        errors = {"": refusal_message(request, err.code)}
+        return await _again(request, code, user, svc, db, err.status, errors, (kind, target, form))
     anchor = f"#{target}" if target else ""
     return see_other(f"/p/{code}?done={kind}{anchor}")
 
@@ -193,9 +192,9 @@ async def _again(
     db: SessionDep,
     status: int,
     errors: dict[str, str],
-    kind: str,
-    target: str,
+    failed: tuple[str, str, dict[str, str]],
 ) -> Response:
-    """The page again, with what went wrong at the top and the form that failed open."""
+    """The page again, with what went wrong at the top and the form that failed open, as it was filled."""
+    kind, target, entered = failed
     context = await project_context(request, code, user, svc, db)
-    return page(request, "project.html", status, errors=errors, failed=(kind, target), **context)
+    return page(request, "project.html", status, errors=errors, failed=(kind, target), entered=entered, **context)
