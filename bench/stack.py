@@ -26,9 +26,10 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 HEALTH_SECONDS = 60.0
 
 
-def choose_database() -> str | None:
-    """Base URL for create_database: APPROVALS_BENCH_DATABASE_URL ('sqlite' forces SQLite), else local PostgreSQL if up."""
-    wanted = os.environ.get("APPROVALS_BENCH_DATABASE_URL")
+def choose_database(wanted: str | None = None) -> str | None:
+    """Base URL for create_database: `wanted`, else APPROVALS_BENCH_DATABASE_URL ('sqlite' forces SQLite),
+    else local PostgreSQL if up."""
+    wanted = wanted or os.environ.get("APPROVALS_BENCH_DATABASE_URL")
     if wanted:
         if wanted == "sqlite" or wanted.startswith("sqlite"):
             return None
@@ -109,11 +110,20 @@ async def wait_healthy(stack: Stack) -> None:
 
 @asynccontextmanager
 async def open_stack(
-    workday_seconds: float, workers: int = 1, max_cached_workflows: int | None = None
+    workday_seconds: float,
+    workers: int = 1,
+    max_cached_workflows: int | None = None,
+    database: str | None = None,
+    temporal: TemporalDevServer | None = None,
 ) -> AsyncIterator[Stack]:
-    """Start everything, yield the stack, then stop every process and drop the database."""
-    base = choose_database()
-    temporal = TemporalDevServer.start()
+    """Start everything, yield the stack, then stop every process and drop the database.
+
+    `database` is a base URL as choose_database takes it; with `temporal`, the stack runs on that
+    server (and leaves it running) instead of a dev server of its own.
+    """
+    base = choose_database(database)
+    own_temporal = temporal is None
+    temporal = temporal or TemporalDevServer.start()
     children: list[ChildProcess] = []
     database_url: str | None = None
     try:
@@ -144,6 +154,7 @@ async def open_stack(
     finally:
         for child in reversed(children):
             child.stop()
-        temporal.stop()
+        if own_temporal:
+            temporal.stop()
         if database_url is not None:
             drop_database(database_url)
