@@ -115,11 +115,13 @@ async def open_stack(
     max_cached_workflows: int | None = None,
     database: str | None = None,
     temporal: TemporalDevServer | None = None,
+    region_code: str | None = None,
 ) -> AsyncIterator[Stack]:
     """Start everything, yield the stack, then stop every process and drop the database.
 
     `database` is a base URL as choose_database takes it; with `temporal`, the stack runs on that
-    server (and leaves it running) instead of a dev server of its own.
+    server (and leaves it running) instead of a dev server of its own. A stack that shares a
+    server needs a `region_code` of its own: project codes, the workflow ids, start with it.
     """
     base = choose_database(database)
     own_temporal = temporal is None
@@ -134,6 +136,8 @@ async def open_stack(
         values |= {"temporal_address": temporal.address, "task_queue": task_queue, "workday_seconds": workday_seconds}
         if max_cached_workflows is not None:
             values["max_cached_workflows"] = max_cached_workflows
+        if region_code is not None:
+            values["region_code"] = region_code
         settings = Settings.model_validate(values)
         await seed(settings)
         env = service_env(settings) | {"APPROVALS_LOG_LEVEL": "WARNING"}

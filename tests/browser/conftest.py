@@ -16,11 +16,12 @@ from tests.browser.support import Site, live_stack
 
 # A working day of the main stack: long enough that no light changes during the session.
 WORKDAY_SECONDS = 3600.0
+REGION_CODE = "310105"  # 长宁区: no other stack of the session uses it
 
 
 @pytest.fixture(scope="session")
 async def live(temporal_server: TemporalDevServer) -> AsyncIterator[Stack]:
-    async with live_stack(temporal_server, WORKDAY_SECONDS) as stack:
+    async with live_stack(temporal_server, WORKDAY_SECONDS, REGION_CODE) as stack:
         yield stack
 
 

@@ -16,12 +16,18 @@ from launch.processes import TemporalDevServer
 
 
 @asynccontextmanager
-async def live_stack(temporal_server: TemporalDevServer, workday_seconds: float) -> AsyncIterator[Stack]:
+async def live_stack(
+    temporal_server: TemporalDevServer, workday_seconds: float, region_code: str
+) -> AsyncIterator[Stack]:
     """API and worker processes where a working day lasts `workday_seconds`, on the session's
-    Temporal server and a database of their own (PostgreSQL when the tests use it, else SQLite)."""
+    Temporal server and a database of their own (PostgreSQL when the tests use it, else SQLite).
+
+    A region code of its own keeps its project codes (the workflow ids) apart from every other
+    stack's on that server.
+    """
     database = os.environ.get("APPROVALS_TEST_DATABASE_URL") or "sqlite"
-    async with open_stack(workday_seconds, database=database, temporal=temporal_server) as stack:
-        yield stack
+    async with open_stack(workday_seconds, database=database, temporal=temporal_server, region_code=region_code) as s:
+        yield s
 
 
 @dataclass(frozen=True)
