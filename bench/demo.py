@@ -7,7 +7,6 @@ the same green, yellow and red projects, a returned step, an open problem and a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from bench.client import expect, login, new_http
@@ -46,7 +45,7 @@ class Office:
     async def __aenter__(self) -> Office:
         return self
 
-    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
 
     async def call(self, user: str, method: str, path: str, body: Any = None, status: int = 200) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def forged_token(username: str = "office-1") -> str:
 def unsigned_token(username: str = "office-1") -> str:
     """A token with `alg: none` (no signature at all)."""
     claims = {"sub": username, "exp": datetime.now(UTC) + timedelta(hours=1)}
-    return jwt.encode(claims, None, algorithm="none")
+    return jwt.encode(claims, "", algorithm="none")
 
 
 def bearer(token: str) -> dict[str, str]:

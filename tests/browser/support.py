@@ -45,8 +45,8 @@ class Site:
 async def new_project(office: Office, name: str, owner: str = "owner-a", deputy: str | None = None) -> str:
     """A new `general` project of `owner`'s; its code.
 
-    The one place the browser tests create projects: through the JSON API, as long as the
-    service has no page for it; when the create page (/p/new) serves, this fills that form.
+    The one place the browser tests create projects, through the JSON API while the service has
+    no page for it: the one function to change when the create page (/p/new) serves.
     """
     return str((await office.create(name, deputy=deputy, owner=owner))["code"])
 
