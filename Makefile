@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: make re-installs only when the lock or pyproject is newer.
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint bench clean
+.PHONY: venv run test lint bench screenshots clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,11 @@ lint: venv
 
 bench: venv
 	$(BIN)/python -m bench.run_all
+
+# Every page at 390 px and 1280 px on a private stack with demo data, as PNGs in docs/screenshots/.
+screenshots: venv
+	bash scripts/ensure-tools.sh
+	$(BIN)/python -m bench.screenshots
 
 clean:
 	rm -rf .data

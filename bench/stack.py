@@ -26,9 +26,10 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 HEALTH_SECONDS = 60.0
 
 
-def choose_database() -> str | None:
-    """Base URL for create_database: APPROVALS_BENCH_DATABASE_URL ('sqlite' forces SQLite), else local PostgreSQL if up."""
-    wanted = os.environ.get("APPROVALS_BENCH_DATABASE_URL")
+def choose_database(wanted: str | None = None) -> str | None:
+    """Base URL for create_database: `wanted`, else APPROVALS_BENCH_DATABASE_URL ('sqlite' forces SQLite),
+    else local PostgreSQL if up."""
+    wanted = wanted or os.environ.get("APPROVALS_BENCH_DATABASE_URL")
     if wanted:
         if wanted == "sqlite" or wanted.startswith("sqlite"):
             return None
@@ -109,11 +110,22 @@ async def wait_healthy(stack: Stack) -> None:
 
 @asynccontextmanager
 async def open_stack(
-    workday_seconds: float, workers: int = 1, max_cached_workflows: int | None = None
+    workday_seconds: float,
+    workers: int = 1,
+    max_cached_workflows: int | None = None,
+    database: str | None = None,
+    temporal: TemporalDevServer | None = None,
+    region_code: str | None = None,
 ) -> AsyncIterator[Stack]:
-    """Start everything, yield the stack, then stop every process and drop the database."""
-    base = choose_database()
-    temporal = TemporalDevServer.start()
+    """Start everything, yield the stack, then stop every process and drop the database.
+
+    `database` is a base URL as choose_database takes it; with `temporal`, the stack runs on that
+    server (and leaves it running) instead of a dev server of its own. A stack that shares a
+    server needs a `region_code` of its own: project codes, the workflow ids, start with it.
+    """
+    base = choose_database(database)
+    own_temporal = temporal is None
+    temporal = temporal or TemporalDevServer.start()
     children: list[ChildProcess] = []
     database_url: str | None = None
     try:
@@ -124,6 +136,8 @@ async def open_stack(
         values |= {"temporal_address": temporal.address, "task_queue": task_queue, "workday_seconds": workday_seconds}
         if max_cached_workflows is not None:
             values["max_cached_workflows"] = max_cached_workflows
+        if region_code is not None:
+            values["region_code"] = region_code
         settings = Settings.model_validate(values)
         await seed(settings)
         env = service_env(settings) | {"APPROVALS_LOG_LEVEL": "WARNING"}
@@ -144,6 +158,7 @@ async def open_stack(
     finally:
         for child in reversed(children):
             child.stop()
-        temporal.stop()
+        if own_temporal:
+            temporal.stop()
         if database_url is not None:
             drop_database(database_url)

@@ -228,6 +228,7 @@ def service_env(settings: Settings) -> dict[str, str]:
         "DATABASE_URL": settings.database_url,
         "APPROVALS_TEMPORAL_ADDRESS": settings.temporal_address,
         "APPROVALS_TASK_QUEUE": settings.task_queue,
+        "APPROVALS_REGION_CODE": settings.region_code,
         "APPROVALS_WORKDAY_SECONDS": str(settings.workday_seconds),
         "APPROVALS_UPDATE_WAIT_SECONDS": str(settings.update_wait_seconds),
         "APPROVALS_MAX_CACHED_WORKFLOWS": str(settings.max_cached_workflows),

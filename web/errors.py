@@ -23,11 +23,12 @@ class PageErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        replaced = False
+        replaced = started = False
 
         async def answer(message: Message) -> None:
-            nonlocal replaced
+            nonlocal replaced, started
             if message["type"] == "http.response.start":
+                started = True
                 headers = dict(message.get("headers", []))
                 request = Request(scope)
                 if headers.get(b"content-type", b"").startswith(PROBLEM_JSON) and wants_page(request):
@@ -38,7 +39,14 @@ class PageErrors:
             if not replaced:
                 await send(message)
 
-        await self.app(scope, receive, answer)
+        try:
+            await self.app(scope, receive, answer)
+        except Exception:
+            # An unexpected error: a person gets the error page; the app's handler still logs it.
+            request = Request(scope)
+            if not started and wants_page(request):
+                await self.render(request, 500)(scope, receive, send)
+            raise
 
 
 def wants_page(request: Request) -> bool:

@@ -64,11 +64,18 @@ def refusal_message(request: Request, code: str) -> str:
     return caller_language(request).gettext(message)
 
 
+# Input rules of a whole body (api/schemas.py, `input_refused`) that are about one field: that field.
+RULE_FIELDS = {"comment_required": "comment"}
+
+
 def field_errors(request: Request, err: ValidationError) -> dict[str, str]:
     """The first problem of each field, keyed by the field's name (the form's input ids)."""
     translate = caller_language(request).gettext
     found: dict[str, str] = {}
     for error in err.errors():
+        if error["type"] in RULE_FIELDS:
+            found.setdefault(RULE_FIELDS[error["type"]], translate(REFUSALS[error["type"]]))
+            continue
         name = str(error["loc"][-1]) if error["loc"] else ""
         found.setdefault(name, translate(FIELD_MESSAGES.get(error["type"], CHECK_THIS)))
     return found

@@ -20,6 +20,21 @@ from tests.chain import create
 from tests.conftest import Api
 
 PROBLEM_JSON = "application/problem+json"
+# The callers of the authorization matrices (the API's and the pages'): the demo user of each role,
+# and two more reviewers of the matrix's project: `other_reviewer` reviews for a department the
+# project has reached (nrp: its land pre-review is open) but which does not own `project_approval`
+# (drc) nor the rectification on it; `unreached_reviewer` for one it has not reached (fire), so
+# every route on the project, its problems or its rectification answers it 404.
+MATRIX_USERS = {
+    "owner": "owner-a",
+    "agent": "agent-1",
+    "reviewer": "reviewer-drc",
+    "other_reviewer": "reviewer-nrp",
+    "unreached_reviewer": "reviewer-fire",
+    "chief": "chief-initiation",
+    "office": "office-1",
+    "leader": "leader-1",
+}
 # Another service's secret: a token it signs must never open this one.
 OTHER_SECRET = "not-the-approvals-secret-" + "x" * 24
 
@@ -61,15 +76,18 @@ def assert_problem(r: httpx.Response, status: int, code: str | None = None) -> d
     return body
 
 
-def api_routes(app: FastAPI) -> list[APIRoute]:
-    """The JSON API's endpoints in the order the app serves them (the pages and the docs excluded)."""
+def every_route(app: FastAPI) -> list[APIRoute]:
+    """The app's endpoints (the API's, the pages', the docs') in the order the app serves them."""
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # FastAPI before included routers were kept lazily: app.routes are the routes
-        routes = [r for r in app.routes if isinstance(r, APIRoute)]
-    else:
-        routes = [c.original_route for c in iter_route_contexts(app.routes) if isinstance(c.original_route, APIRoute)]
-    return [r for r in routes if r.include_in_schema]
+        return [r for r in app.routes if isinstance(r, APIRoute)]
+    return [c.original_route for c in iter_route_contexts(app.routes) if isinstance(c.original_route, APIRoute)]
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """The JSON API's endpoints in the order the app serves them (the pages and the docs excluded)."""
+    return [r for r in every_route(app) if r.include_in_schema]
 
 
 def app_operations(app: FastAPI) -> set[tuple[str, str]]:

@@ -28,6 +28,7 @@ from api.main import create_app
 from models.seed import ORG_A
 from settings import Settings
 from tests.api.support import (
+    MATRIX_USERS,
     app_operations,
     assert_problem,
     bearer,
@@ -43,22 +44,10 @@ from tests.support import samples
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-# Columns: the demo users of each role, and two more reviewers of the world project (below):
-# `other_reviewer` reviews for a department the project has reached (nrp: its land pre-review is
-# open) but which does not own `project_approval` (drc) nor the rectification on it;
-# `unreached_reviewer` reviews for a department the project has not reached (fire), so every
-# route on the project, its problems or its rectification answers it 404.
-ROLES = ("owner", "agent", "reviewer", "other_reviewer", "unreached_reviewer", "chief", "office", "leader")
-USERS = {
-    "owner": "owner-a",
-    "agent": "agent-1",
-    "reviewer": "reviewer-drc",
-    "other_reviewer": "reviewer-nrp",
-    "unreached_reviewer": "reviewer-fire",
-    "chief": "chief-initiation",
-    "office": "office-1",
-    "leader": "leader-1",
-}
+# Columns: the demo users of each role, and two more reviewers of the world project (below), as
+# tests/api/support.py's MATRIX_USERS says.
+USERS = MATRIX_USERS
+ROLES = tuple(USERS)
 BAD_TOKENS = ("no_token", "expired", "forged", "unsigned")
 CALLERS = ROLES + BAD_TOKENS
 

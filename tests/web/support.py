@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
+from tests.api.support import every_route
 from tests.conftest import Api
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -41,3 +43,15 @@ async def signed_in(api: Api, username: str) -> Browser:
     browser = Browser(api)
     await browser.sign_in(username)
     return browser
+
+
+def page_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path template) the app serves as a page: its routes kept out of the API's
+    schema, but for the API docs (Swagger UI's)."""
+    return {
+        (method, route.path)
+        for route in every_route(app)
+        if not route.include_in_schema and not route.path.startswith("/docs")
+        for method in route.methods or ()
+        if method != "HEAD"
+    }

@@ -51,7 +51,7 @@ class PageAction:
 
     def build(self, body: dict[str, Any], actor: Actor, target: str) -> rules.Action:
         named = {self.target: target} if self.target else {}
-        return self.action(actor=actor, **body, **named, **self.fixed)
+        return self.action(actor=actor, **{**body, **named, **self.fixed})  # a fixed field wins over the body's
 
 
 W = ProjectWorkflow
@@ -156,16 +156,17 @@ async def act(
     try:
         body = TypeAdapter(chosen.body).validate_python(fields)
     except ValidationError as err:
-        return await _again(
-            request, code, user, svc, db, 422, field_errors(request, err), (kind, target, step_page(code, back))
-        )
+        errors = field_errors(request, err)
+        return await _again(request, code, user, svc, db, 422, errors, (kind, target, step_page(code, back), form))
     acting = await acting_on(code, user, db, chosen.action.gate, form.get("idempotency_key"))
     action = chosen.build(body.model_dump(), acting.actor, target)
     try:
         await send.act(acting, chosen.update, action)
     except (ApiError, ActionRefused) as err:
         errors = {"": refusal_message(request, err.code)}
-        return await _again(request, code, user, svc, db, err.status, errors, (kind, target, step_page(code, back)))
+        return await _again(
+            request, code, user, svc, db, err.status, errors, (kind, target, step_page(code, back), form)
+        )
     anchor = f"#{target}" if target else ""
     return see_other(with_done(back, kind) if back else f"/p/{code}?done={kind}{anchor}")
 
@@ -208,13 +209,13 @@ async def _again(
     db: SessionDep,
     status: int,
     errors: dict[str, str],
-    form: tuple[str, str, str | None],
+    failed: tuple[str, str, str | None, dict[str, str]],
 ) -> Response:
-    """The page the form came from again, with what went wrong at the top and the form that failed open."""
-    kind, target, back = form
+    """The page the form came from again (the step page or the project page), with what went wrong at
+    the top and the form that failed open, as it was filled."""
+    kind, target, back, entered = failed
     context = await project_context(request, code, user, svc, db)
-    if back is not None:  # the step page
-        step = back.rsplit("/", 1)[1]
-        again = {"step_key": step, "next_page": back}
-        return page(request, "step.html", status, errors=errors, failed=(kind, target), **again, **context)
-    return page(request, "project.html", status, errors=errors, failed=(kind, target), **context)
+    again = {"errors": errors, "failed": (kind, target), "entered": entered}
+    if back is not None:  # a step page
+        return page(request, "step.html", status, step_key=back.rsplit("/", 1)[1], next_page=back, **again, **context)
+    return page(request, "project.html", status, **again, **context)
