@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 from playwright.async_api import Browser, Locator, Page, Response, expect
 
 from bench.browser import PHONE, person
-from bench.demo import Office
 from bench.stack import Stack, open_stack
 from launch.processes import TemporalDevServer
 
@@ -42,13 +42,19 @@ class Site:
         return person(self.browser, self.base_url, username, width)
 
 
-async def new_project(office: Office, name: str, owner: str = "owner-a", deputy: str | None = None) -> str:
-    """A new `general` project of `owner`'s; its code.
-
-    The one place the browser tests create projects, through the JSON API while the service has
-    no page for it: the one function to change when the create page (/p/new) serves.
-    """
-    return str((await office.create(name, deputy=deputy, owner=owner))["code"])
+async def new_project(site: Site, name: str, owner: str = "owner-a") -> str:
+    """A new `general` project of `owner`'s, created on the new-project page by clicking; its code."""
+    async with site.person(owner) as page:
+        await page.goto("/p/new")
+        await page.get_by_label("类别").select_option("general")
+        await page.get_by_label("项目名称").fill(name)
+        await page.get_by_label("总投资（万元）").fill("12000")
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="创建项目", exact=True).click()
+        await expect(page.get_by_role("status")).to_contain_text("项目已创建")
+        found = re.search(r"/p/([0-9X-]{24})", page.url)
+        assert found, page.url
+        return found.group(1)
 
 
 def step(page: Page, key: str) -> Locator:

@@ -102,7 +102,7 @@ CHAIN: list[tuple[str, str, Move]] = [
 
 
 async def test_a_general_project_walks_its_whole_chain_by_clicking(site: Site, office: Office) -> None:
-    code = await new_project(office, "虹桥商务区会展配套酒店")
+    code = await new_project(site, "虹桥商务区会展配套酒店")
     deputy = (await office.call("office-1", "GET", f"/projects/{code}"))["agent"]
     users = {"owner": "owner-a", "deputy": deputy}
     async with AsyncExitStack() as people:

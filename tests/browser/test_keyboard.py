@@ -24,7 +24,7 @@ async def tab_to(page: Page, target: Locator, most: int = 40) -> None:
 
 
 async def test_sign_in_and_submit_by_keyboard_alone(site: Site, office: Office) -> None:
-    code = await new_project(office, "青浦区物流园区配套道路")
+    code = await new_project(site, "青浦区物流园区配套道路")
     async with site.person(None) as page:
         await page.goto(f"/p/{code}")  # without a session: the login form, then back here
         await page.keyboard.press("Tab")

@@ -31,10 +31,11 @@ async def short_day(temporal_server: TemporalDevServer) -> AsyncIterator[Stack]:
 
 
 async def test_a_step_light_turns_yellow_on_an_open_page(short_day: Stack, browser: Browser) -> None:
+    site = Site(browser, short_day.api_url)
+    code = await new_project(site, "宝山区滨江码头改造")
     async with Office(short_day.api_url) as office:
-        code = await new_project(office, "宝山区滨江码头改造")
         await office.step("owner-a", code, FIRST_STEP, "submit", {})
-    async with Site(browser, short_day.api_url).person("owner-a") as page:
+    async with site.person("owner-a") as page:
         await open_project(page, code)
         light = page.locator(f'[id="light-{FIRST_STEP}"]')
         await expect(light).to_contain_text("绿灯")

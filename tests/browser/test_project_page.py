@@ -13,7 +13,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_the_owner_rates_an_approved_step(site: Site, office: Office) -> None:
-    code = await new_project(office, "闵行区小学新建教学楼")
+    code = await new_project(site, "闵行区小学新建教学楼")
     await office.step("owner-a", code, FIRST_STEP, "submit", {})
     await office.step("reviewer-drc", code, FIRST_STEP, "decision", {"outcome": "approve"})
     async with site.person("owner-a") as page:
@@ -28,7 +28,7 @@ async def test_the_owner_rates_an_approved_step(site: Site, office: Office) -> N
 
 
 async def test_the_owner_raises_a_problem_and_the_leader_resolves_it(site: Site, office: Office) -> None:
-    code = await new_project(office, "松江区污水处理厂提标改造")
+    code = await new_project(site, "松江区污水处理厂提标改造")
     async with site.person("owner-a") as owner:
         await open_project(owner, code)
         actions = owner.locator(".actions.no-print")
@@ -38,13 +38,15 @@ async def test_the_owner_raises_a_problem_and_the_leader_resolves_it(site: Site,
         problem = owner.locator("li.card", has_text="电力接入方案")
         await expect(problem).to_contain_text("一级 · 代办员")
         await expect(owner.locator("#light-project")).to_contain_text("黄灯")
-    async with site.person("leader-1") as leader:  # from the leader's problem queue once /queue serves
-        await open_project(leader, code)
+    async with site.person("leader-1") as leader:  # from the leader's problem queue
+        await leader.goto("/queue")
         problem = leader.locator("li.card", has_text="电力接入方案")
         await unfold(problem, "解决")
         await problem.get_by_label("解决情况").fill("已协调供电公司提前接入")
         await send(leader, problem, "办结问题", "问题已解决。")
+        assert "/queue" in leader.url  # back on the queue, which no longer lists it
         await expect(leader.locator("li.card", has_text="电力接入方案")).to_have_count(0)
+        await open_project(leader, code)
         await expect(leader.locator("ol.events")).to_contain_text("已协调供电公司提前接入")
         await expect(leader.locator("#light-project")).to_contain_text("绿灯")
 
@@ -58,7 +60,7 @@ async def test_another_enterprise_gets_the_not_found_page(site: Site, demo: Demo
 
 
 async def test_a_form_without_its_csrf_token_is_refused(site: Site, office: Office) -> None:
-    code = await new_project(office, "嘉定区汽车研发中心")
+    code = await new_project(site, "嘉定区汽车研发中心")
     async with site.person("owner-a") as page:
         await open_project(page, code)
         card = step(page, FIRST_STEP)
