@@ -144,6 +144,10 @@ class TemporalDevServer:
     def restart(self) -> None:
         """Stop, then start again on the same port and database file."""
         self.stop()
+        self.start_again()
+
+    def start_again(self) -> None:
+        """After a stop or a kill: start on the same port and database file, return once it answers."""
         self._launch()
 
 

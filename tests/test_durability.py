@@ -18,6 +18,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from api.main import create_app
+from bench.consistency import read_model_differences
 from launch.databases import create_database, drop_database, migrate
 from launch.processes import (
     ChildProcess,
@@ -29,12 +30,11 @@ from launch.processes import (
 )
 from models.db import make_engine, session_factory
 from models.seed import ORG_A, seed
-from models.tables import EventRow, IdempotencyRow, ProjectRow, StepRow
+from models.tables import IdempotencyRow
 from settings import Settings
 from tests.chain import steps, view, walk
 from tests.conftest import Api, eventually, make_settings, open_api
 from tests.support.proxy import TcpProxy
-from workflows.project import ProjectWorkflow
 from workflows.search import connect
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -101,17 +101,10 @@ async def decide_with_retry(api: Api, code: str, step: dict[str, Any], key: str)
 async def assert_read_model_matches_workflow(stack: Stack, code: str) -> None:
     """The read model holds exactly the workflow's own state, and each event once."""
     client = await stack.client()
-    state = await client.get_workflow_handle(code).query(ProjectWorkflow.state)
     engine = make_engine(stack.settings.database_url)
     try:
         async with session_factory(engine)() as db:
-            row = await db.get(ProjectRow, code)
-            assert row is not None and row.version == state.version
-            assert row.state == state.model_dump(mode="json", exclude={"pending_events"})
-            step_rows = (await db.exec(select(StepRow).where(col(StepRow.code) == code))).all()
-            assert {s.key: s.status for s in step_rows} == {s.key: s.status for s in state.steps}
-            seqs = (await db.exec(select(EventRow.seq).where(col(EventRow.code) == code))).all()
-            assert sorted(seqs) == list(range(1, state.event_seq + 1))
+            assert await read_model_differences(db, client, code) == []
     finally:
         await engine.dispose()
 
