@@ -28,7 +28,7 @@ from bench.client import in_parallel
 from bench.patient import GaveUp, PatientClient, Seen
 from bench.postgres import PrivateCluster
 from bench.stack import Stack, open_stack, wait_healthy
-from launch.processes import TemporalDevServer
+from launch.processes import TemporalDevServer, free_port
 from models.seed import ORG_A
 
 PARTS = ("worker", "api", "temporal", "postgres")
@@ -81,7 +81,7 @@ class Run:
         elif part == "api":
             self.stack.start_api_again()
         elif part == "temporal":
-            await asyncio.to_thread(self.stack.temporal.start_again)
+            await asyncio.to_thread(self.stack.temporal.launch)
         else:
             await asyncio.to_thread(self.cluster.start)
 
@@ -176,8 +176,9 @@ async def execute(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     random.seed(args.seed)  # the clients' backoff jitter
     cluster = await asyncio.to_thread(PrivateCluster.create)
-    data_dir = Path(tempfile.mkdtemp(prefix="chaos-temporal-"))
-    temporal = await asyncio.to_thread(TemporalDevServer.start, data_dir / "temporal.db")
+    run_dir = Path(tempfile.mkdtemp(prefix="chaos-run-"))
+    temporal = TemporalDevServer(free_port(), run_dir / "temporal.db", log_file=run_dir / "temporal.log")
+    await asyncio.to_thread(temporal.launch)
     began = time.monotonic()
     try:
         async with open_stack(
@@ -185,9 +186,10 @@ async def execute(args: argparse.Namespace) -> dict[str, Any]:
             database=cluster.url,
             temporal=temporal,
             update_wait_seconds=args.update_wait_seconds,
+            log_dir=run_dir,
         ) as stack:
             run = Run(stack, cluster)
-            print(f"chaos: seed {args.seed}; postgres :{cluster.port} in {cluster.root}; temporal data {data_dir}")
+            print(f"chaos: seed {args.seed}; logs and Temporal's data file in {run_dir}; postgres in {cluster.root}")
             # One project alone first: it warms the stack and tells how many writes a project takes.
             await load(run, range(1), 1, args.give_up)
             per_project = max(run.ledger.writes, 1)
@@ -205,6 +207,7 @@ async def execute(args: argparse.Namespace) -> dict[str, Any]:
             await wait_healthy(stack)
             checks_started = time.monotonic()
             figures = await judge(run, args)
+            figures["logs"] = str(run_dir)
             figures["durations_s"] = {
                 "load": round(load_s, 1),
                 "checks": round(time.monotonic() - checks_started, 1),
@@ -214,6 +217,7 @@ async def execute(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         temporal.kill()
         await asyncio.to_thread(cluster.destroy)
+        (run_dir / "temporal.db").unlink(missing_ok=True)  # the logs stay, for a post-mortem
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -284,6 +284,7 @@ def report(figures: dict[str, Any]) -> str:
         f"write, first try to final answer: n={w['n']} p50 {w['p50']} s, p99 {w['p99']} s, max {w['max']} s",
         f"project, creation to completed: n={p['n']} p50 {p['p50']} s, p99 {p['p99']} s, max {p['max']} s",
         f"durations: load {d.get('load')} s, checks {d.get('checks')} s, total {d.get('total')} s",
+        f"logs of every process: {figures.get('logs')}",
     ]
     if figures["problems"]:
         lines += ["", "problems found:", *(f"  {p}" for p in figures["problems"])]

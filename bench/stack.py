@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -134,12 +135,14 @@ async def open_stack(
     temporal: TemporalDevServer | None = None,
     region_code: str | None = None,
     update_wait_seconds: float | None = None,
+    log_dir: Path | None = None,
 ) -> AsyncIterator[Stack]:
     """Start everything, yield the stack, then stop every process and drop the database.
 
     `database` is a base URL as choose_database takes it; with `temporal`, the stack runs on that
     server (and leaves it running) instead of a dev server of its own. A stack that shares a
     server needs a `region_code` of its own: project codes, the workflow ids, start with it.
+    With `log_dir`, the processes write their output there (worker1.log, ..., api.log).
     """
     base = choose_database(database)
     own_temporal = temporal is None
@@ -162,11 +165,11 @@ async def open_stack(
         settings = Settings.model_validate(values)
         await seed(settings)
         env = service_env(settings) | {"APPROVALS_LOG_LEVEL": "WARNING"}
-        for _ in range(workers):
-            children.append(start_worker(env))
+        for i in range(1, workers + 1):
+            children.append(start_worker(env, log_file=log_dir / f"worker{i}.log" if log_dir else None))
         worker_processes = list(children)
         port = free_port()
-        api = start_api(env, port)
+        api = start_api(env, port, log_file=log_dir / "api.log" if log_dir else None)
         children.append(api)
         stack = Stack(temporal, database_url, task_queue, workday_seconds, worker_processes, api, port, env)
         await wait_healthy(stack)

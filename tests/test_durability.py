@@ -7,6 +7,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlmodel import col, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
+from api.deps import Services, session
 from api.main import create_app
 from bench.consistency import read_model_differences
 from launch.databases import create_database, drop_database, migrate
@@ -28,8 +30,10 @@ from launch.processes import (
     start_api,
     start_worker,
 )
+from models.calendar_store import CalendarSource
 from models.db import make_engine, session_factory
 from models.seed import ORG_A, seed
+from models.storage import make_storage
 from models.tables import IdempotencyRow
 from settings import Settings
 from tests.chain import steps, view, walk
@@ -365,3 +369,29 @@ async def test_database_down_answers_503_and_the_retry_acts_once(stack: Stack) -
         await proxy.cut()
     assert steps(await view(stack.api, code))["project_approval"]["status"] == "approved"
     assert await approvals_of(stack.api, code, "project_approval") == 1
+
+
+async def test_database_lost_after_the_answer_closes_the_session_quietly(stack: Stack) -> None:
+    """The read model dies after a request's last statement, when its answer has gone out: closing
+    the request's session must not fail, or the answered request ends as an unhandled error."""
+    proxy, via_proxy = await database_proxy(stack.settings)
+    settings = stack.settings.model_copy(update={"database_url": via_proxy})
+    engine = make_engine(via_proxy)
+    services = Services(
+        settings=settings,
+        sessions=session_factory(engine),
+        temporal=await stack.client(),
+        calendar=CalendarSource(settings.workday_seconds, settings.timezone, settings.closes),
+        storage=make_storage(settings),
+    )
+    try:
+        async with asynccontextmanager(session)(services) as db:
+            assert (await db.exec(select(IdempotencyRow).limit(1))).all() is not None  # a transaction is open
+            await proxy.cut()
+        # And the pool has let the dead connection go: the next request works once the database is back.
+        await proxy.start()
+        async with asynccontextmanager(session)(services) as db:
+            assert (await db.exec(select(IdempotencyRow).limit(1))).all() is not None
+    finally:
+        await proxy.cut()
+        await engine.dispose()
