@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, and_, delete, or_
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -87,7 +87,7 @@ class Publisher:
 
     @activity.defn(name="store_project")
     async def store_project(self, inp: StoreProject) -> None:
-        """Write the project at its version; an older or equal version changes nothing."""
+        """Write the project at its version; a stale write changes nothing (see write_project)."""
         async with self._sessions() as session:
             written = await write_project(session, inp.project, inp.now, self._channels)
             await session.commit()
@@ -119,7 +119,8 @@ class Publisher:
 
 
 async def write_project(session: AsyncSession, project: Project, now: datetime, channels: tuple[str, ...] = ()) -> bool:
-    """Store the project at its version; a stale (older or equal) version changes nothing.
+    """Store the project at its version; a stale write (an older version, or the same version at the
+    same or an earlier `now`) changes nothing.
 
     Returns whether the project was written. The newest version's events replace any that a
     lost, retried attempt wrote under the same numbers, and rows that attempt created and this
@@ -129,10 +130,16 @@ async def write_project(session: AsyncSession, project: Project, now: datetime, 
     table: Table = ProjectRow.__table__  # type: ignore[attr-defined]
     row = project_row(project, now)
     stmt = insert(session, table).values(row)
+    # Newer: a higher version, or the same version published later. A workflow task lost with the
+    # Temporal server (an update's, which the history never records) is retried at the same
+    # history length, so at the same version, but at a later workflow time: the retry must win.
     newer = stmt.on_conflict_do_update(
         index_elements=["code"],
         set_={k: stmt.excluded[k] for k in row if k not in ("code", "created_at")},
-        where=table.c.version < stmt.excluded.version,
+        where=or_(
+            table.c.version < stmt.excluded.version,
+            and_(table.c.version == stmt.excluded.version, table.c.updated_at < stmt.excluded.updated_at),
+        ),
     )
     # RETURNING rather than rowcount: drivers disagree on rowcount for an upsert.
     if (await session.execute(newer.returning(table.c.version))).first() is None:

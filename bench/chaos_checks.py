@@ -6,7 +6,8 @@
 - the read model equal to each project's workflow state (bench.consistency);
 - no 5xx but the documented 503s;
 - no workflow task stuck, none failed (Temporal's describe and each project's history);
-- every part killed at least `--kills` times, and none dying on its own.
+- every part killed at least `--kills` times, and none dying on its own;
+- no request failing unhandled in the API (its log), even where the client got an answer.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ VIEWER = "office-1"
 CLIENT_ACTIONS = frozenset({"created", "submitted", "approved", "verified"})
 QUIET_SECONDS = 60.0  # how long the workflows get to finish their pending tasks after the load
 CHECK_CONCURRENCY = 8
+# How the API's log shows a request that failed unhandled: api/errors.py's handler, uvicorn's own.
+UNHANDLED = ("unhandled_error", "Exception in ASGI application")
 Action = tuple[str, str | None, str]  # (audit action, step, actor)
 
 
@@ -157,6 +160,14 @@ async def stuck_tasks(client: Client) -> list[str]:
         await asyncio.sleep(1)
 
 
+def unhandled_errors(log: str) -> int:
+    """Requests that ended in an exception the API did not handle, over every API process of the run.
+
+    Such a request may still have been answered (the client saw no 5xx), so only the log tells.
+    """
+    return sum(1 for line in log.splitlines() if any(mark in line for mark in UNHANDLED))
+
+
 async def project_rows(run: Run) -> int:
     engine = make_engine(run.stack.database_url)
     try:
@@ -177,6 +188,7 @@ async def judge(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     acked = sum(sum(c.values()) for c in ledger.acked.values())
     kills = Counter(f.part for f in run.faults)
     completed = len(ledger.acked) - len(findings.not_completed)
+    unhandled = unhandled_errors(run.stack.api.log_text())
     checks = [
         Check("every project completed", f"{completed}/{args.projects}", "all", completed == args.projects),
         Check(
@@ -206,6 +218,7 @@ async def judge(run: Run, args: argparse.Namespace) -> dict[str, Any]:
             all(kills[part] >= args.kills for part in ("worker", "api", "temporal", "postgres")),
         ),
         Check("parts that died by themselves", str(sum(run.died.values())), "0", not run.died),
+        Check("unhandled errors in the API's log", str(unhandled), "0", unhandled == 0),
     ]
     return {
         "projects": args.projects,

@@ -24,8 +24,10 @@ async def read_model_differences(db: AsyncSession, client: Client, code: str) ->
     found = []
     if row.version != state.version:
         found.append(f"{code}: version {row.version} in the read model, {state.version} in the workflow")
-    if row.state != state.model_dump(mode="json", exclude={"pending_events"}):
-        found.append(f"{code}: the project's state differs from the workflow's")
+    held = state.model_dump(mode="json", exclude={"pending_events"})
+    if row.state != held:
+        keys = sorted(k for k in row.state.keys() | held.keys() if row.state.get(k) != held.get(k))
+        found.append(f"{code}: the project's state differs from the workflow's in {', '.join(keys)}")
     step_rows = (await db.exec(select(StepRow).where(col(StepRow.code) == code))).all()
     if {s.key: s.status for s in step_rows} != {s.key: s.status for s in state.steps}:
         found.append(f"{code}: step statuses differ from the workflow's")
