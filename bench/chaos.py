@@ -50,6 +50,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one, printed)")
     parser.add_argument("--json", action="store_true", help="also print every figure as one JSON line")
     args = parser.parse_args(argv)
+    if args.projects < 2 or args.clients < 1 or args.kills < 0:
+        parser.error("needs --projects >= 2 (the first one runs alone), --clients >= 1, --kills >= 0")
     if args.seed is None:
         args.seed = random.randrange(1_000_000)
     return args
