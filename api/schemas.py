@@ -423,12 +423,8 @@ BINDINGS = ("department", "stage", "organisation")
 EMAIL_ADDRESS = r"^(|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24})$"
 MOBILE_NUMBER = r"^(|\+?[0-9]{6,15})$"
 # Where notices reach a user; empty is none (removes it, in a change).
-EmailAddress = Annotated[
-    str, Field(max_length=254, pattern=EMAIL_ADDRESS, description="An e-mail address; empty removes it.")
-]
-MobileNumber = Annotated[
-    str, Field(max_length=16, pattern=MOBILE_NUMBER, description="A mobile number; empty removes it.")
-]
+EmailAddress = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_ADDRESS)]
+MobileNumber = Annotated[str, StringConstraints(max_length=16, pattern=MOBILE_NUMBER)]
 
 
 def _bound(data: Any, role: str, needs: str | None) -> Any:
@@ -451,8 +447,10 @@ class NewUser(Strict):
     username: Username
     password: Password
     display_name: DisplayName = ""
-    email: EmailAddress = ""
-    mobile: MobileNumber = ""
+    email: EmailAddress = Field(default="", description="Where notices are mailed (optional).")
+    mobile: MobileNumber = Field(
+        default="", description="Where the office's SMS or WeChat gateway reaches the user (optional)."
+    )
 
 
 class NewOwner(NewUser):
@@ -519,8 +517,8 @@ class UserUpdate(Strict):
     password: Password | None = None
     display_name: DisplayName | None = None
     unlock: StrictBool = Field(default=False, description="Lift a login lock.")
-    email: EmailAddress | None = None
-    mobile: MobileNumber | None = None
+    email: EmailAddress | None = Field(default=None, description="An e-mail address; empty removes it.")
+    mobile: MobileNumber | None = Field(default=None, description="A mobile number; empty removes it.")
 
 
 class CalendarOut(BaseModel):
@@ -568,8 +566,8 @@ class NoticeSettings(Strict):
         default=None, description="Send notices to the office's SMS or WeChat gateway (true) or not (false)."
     )
     language: Language | None = Field(default=None, description="The language of mails and gateway messages.")
-    email: EmailAddress | None = None
-    mobile: MobileNumber | None = None
+    email: EmailAddress | None = Field(default=None, description="An e-mail address; empty removes it.")
+    mobile: MobileNumber | None = Field(default=None, description="A mobile number; empty removes it.")
 
 
 class NotificationOut(BaseModel):
