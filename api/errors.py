@@ -90,6 +90,7 @@ CODES: dict[str, tuple[int, str]] = {
     "internal_error": (500, "an unexpected error; it is logged (no input should ever cause one)"),
     "database_unavailable": (503, "the read model does not answer; retry (`Retry-After`)"),
     "temporal_unavailable": (503, "the workflow service does not answer; retry with the same Idempotency-Key"),
+    "not_ready": (503, "readiness: the database or the workflow service does not answer (`checks` says which)"),
     "not_confirmed": (
         503,
         "the action was sent but not confirmed in time; retry with the same Idempotency-Key to get its outcome",
@@ -370,13 +371,16 @@ DESCRIPTIONS = {
 }
 
 
+# Routes for operators' tools (api/routes/operations.py and /health): they neither read a body nor
+# sign a caller in, so they answer none of the common problems.
+OPERATIONS = ("/health", "/health/live", "/health/ready", "/metrics")
 # Path parameters that name something stored, which may not exist (or not be visible): 404.
 LOOKED_UP = ("code", "problem_id", "rectification_id", "username", "document_id", "notification_id")
 
 
 def common_codes(method: str, path: str, secured: bool, has_body: bool, json_body: bool = True) -> list[str]:
     """The codes an operation may answer with whatever it does: reading, authenticating, the key."""
-    if path == "/health":
+    if path in OPERATIONS:
         return []
     codes = ["invalid_input", "database_unavailable"]
     if secured:
