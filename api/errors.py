@@ -313,19 +313,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def allowed_methods(request: Request) -> set[str]:
     """Every method some route serves at the request's path (Starlette names only the first route's)."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # FastAPI whose app.routes are the routes themselves
-        routes: list[Any] = list(request.app.routes)
-    else:
-        routes = list(iter_route_contexts(request.app.routes))
     scope = {**request.scope, "method": "\0"}  # a method no route serves: path matches come out PARTIAL
     methods: set[str] = set()
-    for route in routes:
+    for route in flat_routes(request.app):
         match, _ = route.matches(scope)
         if match != Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
     return methods
+
+
+def flat_routes(app: Any) -> list[Any]:
+    """Every route of the app, those of included routers one by one, each with `matches` and `path_format`."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI whose app.routes are the routes themselves
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
 
 
 # ---- the OpenAPI schema says which problems each operation may answer --------------------------

@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import flat_routes
+
 UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Seconds: reads answer in milliseconds, an action may wait for its workflow up to 30 s (then 503).
@@ -94,7 +96,7 @@ def route_template(scope: Scope) -> str:
 
 def matching_route(scope: Scope) -> Any:
     """The first route of the app that fully matches the request, if any."""
-    for route in getattr(scope.get("app"), "routes", ()):
+    for route in flat_routes(scope["app"]):
         match, _ = route.matches(scope)
         if match == Match.FULL:
             return route

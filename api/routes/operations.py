@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from api.deps import ServicesDep, SessionDep
 from api.errors import ApiError, refusals
@@ -42,7 +42,7 @@ async def ready(svc: ServicesDep, db: SessionDep) -> JSONResponse:
 
 # The 200 is Prometheus' text format, not JSON; the 401s only when a metrics token is set.
 METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+    200: {"content": {CONTENT_TYPE_PLAIN_0_0_4: {}}, "description": "Prometheus text format"},
     **refusals("not_authenticated", "invalid_token"),
 }
 
@@ -59,4 +59,4 @@ async def metrics(
         if not hmac.compare_digest(authorization.encode(), f"Bearer {expected}".encode()):
             raise ApiError(401, "invalid_token", "not the metrics token")
     registry: HttpMetrics = request.app.state.http_metrics
-    return Response(registry.exposition(), media_type=CONTENT_TYPE_LATEST)
+    return Response(registry.exposition(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
