@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, case, func, or_
+from sqlalchemy import ColumnElement, Integer, Select, String, case, cast, func, literal, null, or_, tuple_, union_all
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,6 +33,7 @@ from domain.clock import Calendar, used_days_at
 from domain.project import Project, StepView, step_view
 from domain.status import DECIDED, DEPARTMENT_HOLDS, LIVE, OWNER_HOLDS
 from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
+from models.types import UTCDateTime
 from models.visibility import held_by, visible_to
 
 
@@ -130,8 +133,8 @@ def problem_out(fields: dict[str, Any]) -> ProblemOut:
     )
 
 
-def summary_out(row: ProjectRow) -> ProjectSummary:
-    """One line of a project list."""
+def summary_out(row: Any) -> ProjectSummary:
+    """One line of a project list, from a ProjectRow or a row of SUMMARY_COLUMNS."""
     return ProjectSummary(
         code=row.code,
         name=row.name,
@@ -146,11 +149,30 @@ def summary_out(row: ProjectRow) -> ProjectSummary:
     )
 
 
+# What a list shows of a project: never its state, which a list does not need (18 to 27 KB a row).
+SUMMARY_COLUMNS = (
+    col(ProjectRow.code),
+    col(ProjectRow.name),
+    col(ProjectRow.category),
+    col(ProjectRow.status),
+    col(ProjectRow.colour),
+    col(ProjectRow.stage),
+    col(ProjectRow.owner_org),
+    col(ProjectRow.agent),
+    col(ProjectRow.key_project),
+    col(ProjectRow.created_at),
+)
+
+
 async def list_projects(
     db: AsyncSession, actor: Actor, filters: dict[str, str | None], q: str | None, limit: int, cursor: str | None
 ) -> tuple[list[ProjectSummary], str | None]:
-    """Visible projects, filtered, in code order, one page at a time."""
-    stmt = select(ProjectRow).where(visible_to(actor))
+    """Visible projects, filtered, in code order, one page at a time (the cursor is the last code shown).
+
+    `q` is matched anywhere in the name or the code, ignoring case: on PostgreSQL through trigram
+    indexes on both (migration 0007), elsewhere by scanning.
+    """
+    stmt = sa_select(*SUMMARY_COLUMNS).where(visible_to(actor))
     for field, value in filters.items():
         if value is not None:
             stmt = stmt.where(getattr(ProjectRow, field) == value)
@@ -159,7 +181,7 @@ async def list_projects(
         stmt = stmt.where(or_(func.lower(ProjectRow.name).like(pattern), func.lower(ProjectRow.code).like(pattern)))
     if cursor:
         stmt = stmt.where(col(ProjectRow.code) > cursor)
-    rows = (await db.exec(stmt.order_by(col(ProjectRow.code)).limit(limit + 1))).all()
+    rows = (await db.execute(stmt.order_by(col(ProjectRow.code)).limit(limit + 1))).all()
     page = [summary_out(r) for r in rows[:limit]]
     return page, (page[-1].code if len(rows) > limit else None)
 
@@ -267,95 +289,151 @@ STEP_TODO: dict[str, tuple[TaskTodo, str]] = {
 }
 
 
-async def inbox(db: AsyncSession, actor: Actor) -> list[TaskOut]:
-    """What waits on the caller: steps, verifications, rectifications and problems, soonest deadline first."""
-    tasks: list[TaskOut] = []
+# A task without a deadline sorts last.
+FAR = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _task_sources(actor: Actor) -> list[Select[Any]]:
+    """One SELECT per kind of task waiting on the caller, all with the same columns: kind, code,
+    project name, step, step name, id, status, deadline, level, score, summary."""
     mine = visible_to(actor)
     live = col(ProjectRow.status).in_(LIVE)
+    sources: list[Select[Any]] = []
     if actor.role in ("owner", "agent"):
-        waiting = mine & col(StepRow.status).in_(OWNER_HOLDS) & live
-        tasks += [_step_task(s, name) for s, name, _ in await _with_names(db, StepRow, waiting)]
+        sources.append(_steps_waiting(mine & col(StepRow.status).in_(OWNER_HOLDS) & live))
     if actor.role == "owner":
-        answered = mine & (col(RectificationRow.status) == "answered")
-        rects = await _with_names(db, RectificationRow, answered)
-        tasks += [
-            _item_task(
-                "rectification", r, names, r.status, "judge_answer", _rect_todo(r, "judge the department's answer")
-            )
-            for r, *names in rects
-        ]
+        sources.append(_items_waiting(RectificationRow, mine & (col(RectificationRow.status) == "answered")))
     if actor.role == "reviewer":
-        waiting = (col(StepRow.department) == actor.department) & col(StepRow.status).in_(DEPARTMENT_HOLDS) & live
-        tasks += [_step_task(s, name) for s, name, _ in await _with_names(db, StepRow, waiting)]
-        open_rects = (col(RectificationRow.department) == actor.department) & (col(RectificationRow.status) == "open")
-        rects = await _with_names(db, RectificationRow, open_rects)
-        tasks += [
-            _item_task(
-                "rectification", r, names, r.status, "answer_rectification", _rect_todo(r, "answer a bad rating")
-            )
-            for r, *names in rects
-        ]
-    held = (col(ProblemRow.status) == "open") & held_by(actor) & mine
-    problems = await _with_names(db, ProblemRow, held)
-    tasks += [_item_task("problem", p, names, f"level {p.level}", "problem", p.summary) for p, *names in problems]
-    far = datetime.max.replace(tzinfo=UTC)
-    return sorted(tasks, key=lambda t: (t.deadline or far, t.project_code, t.step or ""))
+        held = (col(StepRow.department) == actor.department) & col(StepRow.status).in_(DEPARTMENT_HOLDS) & live
+        sources.append(_steps_waiting(held))
+        department = col(RectificationRow.department) == actor.department
+        sources.append(_items_waiting(RectificationRow, department & (col(RectificationRow.status) == "open")))
+    sources.append(_items_waiting(ProblemRow, (col(ProblemRow.status) == "open") & held_by(actor) & mine))
+    return sources
 
 
-async def _with_names(db: AsyncSession, model: Any, where: ColumnElement[bool]) -> list[tuple[Any, str, str | None]]:
-    """The items with their project's name and their step's name (None for an item without a step)."""
-    step = aliased(StepRow)
-    on_step = (col(step.code) == col(model.code)) & (
-        col(step.key) == col(model.key if model is StepRow else model.step)
-    )
-    stmt = (
-        select(model, ProjectRow.name, step.name)
-        .join(ProjectRow, col(ProjectRow.code) == col(model.code))
-        .outerjoin(step, on_step)
+def _steps_waiting(where: ColumnElement[bool]) -> Select[Any]:
+    granted = col(StepRow.status) == "granted"
+    deadline = case((granted, col(StepRow.verify_deadline)), else_=col(StepRow.deadline))
+    return (
+        sa_select(
+            literal("step").label("kind"),
+            col(StepRow.code).label("code"),
+            col(ProjectRow.name).label("project_name"),
+            col(StepRow.key).label("step"),
+            col(StepRow.name).label("step_name"),
+            cast(null(), String).label("id"),
+            col(StepRow.status).label("status"),
+            deadline.label("deadline"),
+            cast(null(), Integer).label("level"),
+            cast(null(), Integer).label("score"),
+            cast(null(), String).label("summary"),
+        )
+        .join(ProjectRow, col(ProjectRow.code) == col(StepRow.code))
         .where(where)
     )
-    return [(item, name, step_name) for item, name, step_name in (await db.exec(stmt)).all()]
 
 
-def _step_task(step: StepRow, project_name: str) -> TaskOut:
-    verification = step.status == "granted"
-    todo, summary = STEP_TODO[step.status]
-    return TaskOut(
-        kind="verification" if verification else "step",
-        project_code=step.code,
-        project_name=project_name,
-        step=step.key,
-        step_name=step.name,
-        id=None,
-        status=step.status,
-        deadline=step.verify_deadline if verification else step.deadline,
-        todo=todo,
-        summary=f"{step.name}: {summary}",
+def _items_waiting(model: type[ProblemRow | RectificationRow], where: ColumnElement[bool]) -> Select[Any]:
+    step = aliased(StepRow)
+    problem = model is ProblemRow
+    found: Select[Any] = (
+        sa_select(  # type: ignore[assignment]  # eleven columns: past the typed overloads
+            literal(model.__tablename__.rstrip("s")).label("kind"),
+            col(model.code).label("code"),
+            col(ProjectRow.name).label("project_name"),
+            col(model.step).label("step"),
+            col(step.name).label("step_name"),
+            col(model.id).label("id"),
+            col(model.status).label("status"),
+            col(model.due_at).label("deadline"),
+            (col(ProblemRow.level) if problem else cast(null(), Integer)).label("level"),
+            (cast(null(), Integer) if problem else col(RectificationRow.score)).label("score"),
+            (col(ProblemRow.summary) if problem else cast(null(), String)).label("summary"),
+        )
+        .join(ProjectRow, col(ProjectRow.code) == col(model.code))
+        .outerjoin(step, (col(step.code) == col(model.code)) & (col(step.key) == col(model.step)))
+        .where(where)
     )
+    return found
 
 
-def _rect_todo(rect: RectificationRow, what: str) -> str:
-    return f"rating {rect.score} on {rect.step}: {what}"
+async def inbox(db: AsyncSession, actor: Actor, limit: int | None = None, cursor: str | None = None) -> list[TaskOut]:
+    """What waits on the caller: steps, verifications, rectifications and problems, soonest deadline
+    first (then by project and step); at most `limit` of them, after `cursor` (`task_cursor`)."""
+    tasks = union_all(*_task_sources(actor)).subquery("tasks")
+    order = (func.coalesce(tasks.c.deadline, literal(FAR, UTCDateTime())), tasks.c.code, _blank(tasks.c.step))
+    key = (*order, _blank(tasks.c.id))
+    stmt = sa_select(tasks).order_by(*key)
+    if cursor:
+        deadline, code, step, item = read_task_cursor(cursor)
+        stmt = stmt.where(tuple_(*key) > tuple_(literal(deadline, UTCDateTime()), code, step, item))
+    rows = (await db.execute(stmt if limit is None else stmt.limit(limit))).all()
+    return [_task(r) for r in rows]
 
 
-def _item_task(
-    kind: Literal["rectification", "problem"],
-    item: RectificationRow | ProblemRow,
-    names: list[Any],
-    status: str,
-    todo: TaskTodo,
-    summary: str,
-) -> TaskOut:
-    project_name, step_name = names
+async def inbox_page(
+    db: AsyncSession, actor: Actor, limit: int, cursor: str | None
+) -> tuple[list[TaskOut], str | None]:
+    """One page of the inbox, and the cursor of the next page (None on the last)."""
+    found = await inbox(db, actor, limit + 1, cursor)
+    page = found[:limit]
+    return page, (task_cursor(page[-1]) if len(found) > limit else None)
+
+
+async def inbox_count(db: AsyncSession, actor: Actor) -> int:
+    """How many tasks wait on the caller, all pages together."""
+    tasks = union_all(*_task_sources(actor)).subquery("tasks")
+    return int((await db.execute(sa_select(func.count()).select_from(tasks))).scalar_one())
+
+
+def _blank(column: Any) -> Any:
+    return func.coalesce(column, "")
+
+
+def task_cursor(task: TaskOut) -> str:
+    """Where a page of tasks ends: its last task's place in the order, opaque to the reader."""
+    place = [(task.deadline or FAR).isoformat(), task.project_code, task.step or "", task.id or ""]
+    return base64.urlsafe_b64encode(json.dumps(place).encode()).decode()
+
+
+def read_task_cursor(cursor: str) -> tuple[datetime, str, str, str]:
+    """The place a task cursor names (422 for a cursor this service did not give)."""
+    try:
+        deadline, code, step, item = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        instant = datetime.fromisoformat(deadline)
+        if instant.tzinfo is None or not all(isinstance(v, str) for v in (code, step, item)):
+            raise ValueError(cursor)
+    except (ValueError, UnicodeError, TypeError):
+        raise ApiError(422, "invalid_input", "the cursor is not one this service gave") from None
+    return instant, code, step, item
+
+
+def _task(row: Any) -> TaskOut:
+    """A task from a row of the inbox's union."""
+    if row.kind == "step":
+        todo, what = STEP_TODO[row.status]
+        kind: Literal["step", "verification", "rectification", "problem"] = (
+            "verification" if row.status == "granted" else "step"
+        )
+        status, summary = row.status, f"{row.step_name}: {what}"
+    elif row.kind == "rectification":
+        kind, status = "rectification", row.status
+        judge = row.status == "answered"
+        todo = "judge_answer" if judge else "answer_rectification"
+        what = "judge the department's answer" if judge else "answer a bad rating"
+        summary = f"rating {row.score} on {row.step}: {what}"
+    else:
+        kind, status, todo, summary = "problem", f"level {row.level}", "problem", row.summary
     return TaskOut(
         kind=kind,
-        project_code=item.code,
-        project_name=project_name,
-        step=item.step,
-        step_name=step_name,
-        id=item.id,
+        project_code=row.code,
+        project_name=row.project_name,
+        step=row.step,
+        step_name=row.step_name,
+        id=row.id,
         status=status,
-        deadline=item.due_at,
+        deadline=row.deadline,
         todo=todo,
         summary=summary,
     )

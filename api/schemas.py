@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
+from fastapi import Query
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -616,6 +617,16 @@ class ProblemOut(BaseModel):
     resolution: str | None
 
 
+# The size of a page of a list, and where the page starts: the `next_cursor` of the page before.
+Limit = Annotated[int, Query(ge=1, le=200, description="At most this many items.")]
+CursorQuery = Query(max_length=400, pattern=r"^[A-Za-z0-9_=-]*$", description="`next_cursor` of the page before.")
+
+
+class ProblemPage(BaseModel):
+    items: list[ProblemOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
 class RectificationOut(BaseModel):
     id: str
     step: str
@@ -697,6 +708,11 @@ class TaskOut(BaseModel):
     deadline: datetime | None
     todo: TaskTodo = Field(description="What the task asks, as a machine value; `summary` says it in English.")
     summary: str
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
 
 
 class ActionOut(BaseModel):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Acting, CodePath, ServicesDep, SessionDep, actor_of, request_key
-from api.queries import inbox, visible_project
+from api.queries import inbox_count, visible_project
 from domain.access import require_role
 from domain.codes import validate_project_code
 from models.tables import UserRow
@@ -32,7 +32,7 @@ async def signed_in(request: Request, user: PageUser, db: SessionDep) -> UserRow
     """The caller of a page, remembered for the layout with the count of its to-do list."""
     request.state.user = user
     if request.method == "GET" and not is_htmx(request) and any(h == TODO_PAGE for h, _ in MENUS.get(user.role, [])):
-        request.state.todo_count = len(await inbox(db, actor_of(user)))
+        request.state.todo_count = await inbox_count(db, actor_of(user))
     return user
 
 

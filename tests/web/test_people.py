@@ -275,7 +275,7 @@ async def test_the_department_inbox_lists_the_soonest_deadline_first(api: Api) -
     assert r.text.index(first) < r.text.index(second)
     assert f'href="/p/{first}/steps/project_approval"' in r.text and "审查并作出决定" in r.text
     assert "项目审批（核准、备案）" in r.text and "剩 " in r.text  # the step's Chinese name, working days left
-    tasks = (await api.get("/tasks", "reviewer-drc")).json()
+    tasks = await api.every("/tasks", "reviewer-drc")
     mine = [t for t in tasks if t["project_code"] == first]
     assert mine[0]["todo"] == "decide" and mine[0]["summary"].endswith("decide")  # the API keeps its summary
     count = await reviewer.get("/inbox/count", headers={"HX-Request": "true"})
