@@ -469,66 +469,93 @@ async def open_problems_by_level(db: AsyncSession) -> dict[str, int]:
     return {str(level): int(n) for level, n in sorted(rows)}
 
 
+async def reviewed_steps(db: AsyncSession) -> list[tuple[str, str, dict[str, float]]]:
+    """Sums over the steps decided after a review, by department and stage, in one pass over the
+    partial index that holds exactly those steps (ix_steps_reviewed)."""
+    stmt = (
+        sa_select(
+            col(StepRow.department),
+            col(StepRow.stage),
+            func.count(),
+            func.sum(case((col(StepRow.used_days) <= col(StepRow.limit_days), 1), else_=0)),
+            func.sum(StepRow.used_days),
+            func.sum(StepRow.limit_days),
+            func.count(col(StepRow.rating)),
+            func.sum(case((col(StepRow.rating) >= 4, 1), else_=0)),
+        )
+        .where(REVIEWED)
+        .group_by(col(StepRow.department), col(StepRow.stage))
+    )
+    names = ("decided", "on_time", "used", "limit", "rated", "good")
+    return [
+        (dept, stage, dict(zip(names, map(float, sums), strict=True)))
+        for dept, stage, *sums in (await db.execute(stmt)).all()
+    ]
+
+
+def _totals(rows: list[tuple[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    found: dict[str, dict[str, float]] = {}
+    for key, sums in rows:
+        into = found.setdefault(key, dict.fromkeys(sums, 0.0))
+        for name, value in sums.items():
+            into[name] += value
+    return found
+
+
 async def stage_durations(db: AsyncSession) -> dict[str, dict[str, Any]]:
     """For each stage, in chain order: the steps decided after a review, the mean working days they
     took and the mean of their limits."""
-    rows = (
-        await db.exec(
-            select(col(StepRow.stage), func.count(), func.avg(StepRow.used_days), func.avg(StepRow.limit_days))
-            .where(REVIEWED)
-            .group_by(col(StepRow.stage))
-        )
-    ).all()
-    found = {
-        stage: {
-            "decided_steps": n,
-            "mean_working_days": round(float(mean_used or 0), 3),
-            "mean_limit_working_days": round(float(mean_limit or 0), 3),
+    return _stage_durations(await reviewed_steps(db))
+
+
+def _stage_durations(reviewed: list[tuple[str, str, dict[str, float]]]) -> dict[str, dict[str, Any]]:
+    found = _totals([(stage, sums) for _, stage, sums in reviewed])
+    return {
+        stage.value: {
+            "decided_steps": int(t["decided"]),
+            "mean_working_days": round(t["used"] / t["decided"], 3),
+            "mean_limit_working_days": round(t["limit"] / t["decided"], 3),
         }
-        for stage, n, mean_used, mean_limit in rows
+        for stage in STAGE_ORDER
+        if (t := found.get(stage.value)) and t["decided"]
     }
-    return {stage.value: found[stage.value] for stage in STAGE_ORDER if stage.value in found}
+
+
+async def resolved_problems(db: AsyncSession) -> tuple[int, float | None]:
+    """How many problems were resolved, and the mean hours they took (None without any)."""
+    if db.get_bind().dialect.name == "postgresql":
+        hours = func.extract("epoch", col(ProblemRow.resolved_at) - col(ProblemRow.opened_at)) / 3600
+    else:
+        hours = (func.julianday(col(ProblemRow.resolved_at)) - func.julianday(col(ProblemRow.opened_at))) * 24
+    stmt = sa_select(func.count(), func.avg(hours)).where(
+        col(ProblemRow.status) == "resolved", col(ProblemRow.resolved_at).is_not(None)
+    )
+    n, mean = (await db.execute(stmt)).one()
+    return int(n), (round(float(mean), 3) if n else None)
 
 
 async def statistics(db: AsyncSession) -> dict[str, Any]:
     """Counts by stage, colour and status; department performance; stage durations; the ladder; satisfaction."""
-    dept_rows = (
-        await db.exec(
-            select(  # type: ignore[call-overload]  # seven columns: past the typed overloads
-                col(StepRow.department),
-                func.count(),
-                func.sum(case((col(StepRow.used_days) <= col(StepRow.limit_days), 1), else_=0)),
-                func.avg(StepRow.used_days),
-                func.avg(StepRow.limit_days),
-                func.count(col(StepRow.rating)),
-                func.sum(case((col(StepRow.rating) >= 4, 1), else_=0)),
-            )
-            .where(REVIEWED)
-            .group_by(col(StepRow.department))
-        )
-    ).all()
+    reviewed = await reviewed_steps(db)
     departments = {
         dept: {
-            "decided_steps": n,
-            "on_time_rate": round((on_time or 0) / n, 4) if n else None,
-            "mean_working_days": round(float(mean_used or 0), 3),
-            "mean_limit_working_days": round(float(mean_limit or 0), 3),
-            "ratings": rated,
-            "satisfaction_rate": round((good or 0) / rated, 4) if rated else None,
+            "decided_steps": int(t["decided"]),
+            "on_time_rate": round(t["on_time"] / t["decided"], 4) if t["decided"] else None,
+            "mean_working_days": round(t["used"] / t["decided"], 3) if t["decided"] else 0.0,
+            "mean_limit_working_days": round(t["limit"] / t["decided"], 3) if t["decided"] else 0.0,
+            "ratings": int(t["rated"]),
+            "satisfaction_rate": round(t["good"] / t["rated"], 4) if t["rated"] else None,
         }
-        for dept, n, on_time, mean_used, mean_limit, rated, good in dept_rows
+        for dept, t in _totals([(dept, sums) for dept, _, sums in reviewed]).items()
     }
-    resolved = (
-        await db.exec(select(ProblemRow.opened_at, ProblemRow.resolved_at).where(col(ProblemRow.status) == "resolved"))
-    ).all()
-    hours = [(r - o).total_seconds() / 3600 for o, r in resolved if o and r]
+    resolved, mean_hours = await resolved_problems(db)
     return {
         "projects": await project_counts(db),
         "departments": departments,
-        "stages": await stage_durations(db),
+        "stages": _stage_durations(reviewed),
         "problems": {
             "open_by_level": await open_problems_by_level(db),
-            "resolved": len(hours),
-            "mean_hours_to_resolve": round(sum(hours) / len(hours), 3) if hours else None,
+            "resolved": resolved,
+            "mean_hours_to_resolve": mean_hours,
         },
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, func, literal_column
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, func, literal_column, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -67,7 +67,18 @@ class StepRow(SQLModel, table=True):
     """One step instance, for inboxes and statistics."""
 
     __tablename__ = "steps"
-    __table_args__ = (Index("ix_steps_department_status", "department", "status"),)
+    __table_args__ = (
+        Index("ix_steps_department_status", "department", "status"),
+        # The steps decided after a review, with what /stats sums of them (api/queries.py: REVIEWED).
+        Index(
+            "ix_steps_reviewed",
+            "department",
+            "stage",
+            postgresql_include=["used_days", "limit_days", "rating"],
+            postgresql_where=text("status IN ('approved', 'rejected') AND NOT commitment"),
+            sqlite_where=text("status IN ('approved', 'rejected') AND NOT commitment"),
+        ),
+    )
 
     code: str = Field(primary_key=True, max_length=24)
     key: str = Field(primary_key=True)
