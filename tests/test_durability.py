@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
@@ -33,7 +32,7 @@ from models.tables import EventRow, IdempotencyRow, ProjectRow, StepRow
 from settings import Settings
 from tests.chain import steps, view, walk
 from tests.conftest import Api, eventually, make_settings, open_api
-from tests.support.proxy import TcpProxy
+from tests.support.proxy import database_proxy
 from workflows.project import ProjectWorkflow
 from workflows.search import connect
 
@@ -315,16 +314,6 @@ async def test_read_model_dying_mid_decision_loses_nothing(stack: Stack) -> None
     assert await approvals_of(api, code, "project_approval") == 1
     await assert_read_model_matches_workflow(stack, code)
     await proxy.cut()
-
-
-async def database_proxy(settings: Settings) -> tuple[TcpProxy, str]:
-    """A running proxy to the read model, and the database URL that goes through it."""
-    target = make_url(settings.database_url)
-    if target.get_backend_name() != "postgresql":
-        pytest.skip("cutting the database's connections needs a networked read model (PostgreSQL)")
-    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
-    await proxy.start()
-    return proxy, target.set(port=proxy.port).render_as_string(hide_password=False)
 
 
 async def _healthy(http: httpx.AsyncClient) -> None:
