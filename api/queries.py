@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Integer, Select, String, case, cast, func, literal, null, or_, tuple_, union_all
@@ -15,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.errors import ApiError, not_found
+from api.errors import not_found
 from api.schemas import (
     EventOut,
     ProblemOut,
@@ -31,9 +29,9 @@ from domain.access import Actor
 from domain.catalog import STAGE_ORDER
 from domain.clock import Calendar, used_days_at
 from domain.project import Project, StepView, step_view
-from domain.status import DECIDED, DEPARTMENT_HOLDS, LIVE, OWNER_HOLDS
-from models.figures import open_problems_by_level
-from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
+from domain.status import DEPARTMENT_HOLDS, LIVE, OWNER_HOLDS
+from models import totals
+from models.tables import NO_DEADLINE, EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
 from models.types import UTCDateTime
 from models.visibility import held_by, visible_to
 
@@ -226,20 +224,14 @@ async def problems_page(
 
 
 def problem_cursor(problem: ProblemOut) -> str:
-    """Where a page of problems ends: its last problem's opening instant and id, opaque to the reader."""
-    return base64.urlsafe_b64encode(f"{problem.opened_at.isoformat()}|{problem.id}".encode()).decode()
+    """Where a page of problems ends: its last problem's opening instant and id."""
+    return f"{_micros(problem.opened_at)}~{problem.id}"
 
 
 def read_problem_cursor(cursor: str) -> tuple[datetime, str]:
-    """The instant and id a cursor names (422 for a cursor this service did not give)."""
-    try:
-        opened, problem_id = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().split("|", 1)
-        instant = datetime.fromisoformat(opened)
-    except (ValueError, UnicodeError):
-        raise ApiError(422, "invalid_input", "the cursor is not one this service gave") from None
-    if instant.tzinfo is None:
-        raise ApiError(422, "invalid_input", "the cursor is not one this service gave")
-    return instant, problem_id
+    """The instant and id a problem cursor names; any text matching PROBLEM_CURSOR names them."""
+    micros, problem_id = cursor.split("~")
+    return _instant(micros), problem_id
 
 
 async def owning_project(
@@ -290,21 +282,19 @@ STEP_TODO: dict[str, tuple[TaskTodo, str]] = {
 }
 
 
-# A task without a deadline sorts last.
-FAR = datetime(9999, 12, 31, tzinfo=UTC)
-
-
-def _task_sources(actor: Actor) -> list[Select[Any]]:
-    """One SELECT per kind of task waiting on the caller, all with the same columns: kind, code,
-    project name, step, step name, id, status, deadline, level, score, summary."""
+def _task_sources(actor: Actor) -> list[tuple[Select[Any], tuple[Any, ...]]]:
+    """One SELECT per kind of task waiting on the caller, all with the same columns (kind, code,
+    project name, step, step name, id, status, deadline, due, level, score, summary), each with the
+    columns it is ordered by: (due, code, step, id), the last ones it lacks left out."""
     mine = visible_to(actor)
     live = col(ProjectRow.status).in_(LIVE)
-    sources: list[Select[Any]] = []
+    sources: list[tuple[Select[Any], tuple[Any, ...]]] = []
     if actor.role in ("owner", "agent"):
         sources.append(_steps_waiting(mine & col(StepRow.status).in_(OWNER_HOLDS) & live))
     if actor.role == "owner":
         sources.append(_items_waiting(RectificationRow, mine & (col(RectificationRow.status) == "answered")))
     if actor.role == "reviewer":
+        # The partial index ix_steps_department_due holds exactly these steps in this order.
         held = (col(StepRow.department) == actor.department) & col(StepRow.status).in_(DEPARTMENT_HOLDS) & live
         sources.append(_steps_waiting(held))
         department = col(RectificationRow.department) == actor.department
@@ -313,10 +303,10 @@ def _task_sources(actor: Actor) -> list[Select[Any]]:
     return sources
 
 
-def _steps_waiting(where: ColumnElement[bool]) -> Select[Any]:
+def _steps_waiting(where: ColumnElement[bool]) -> tuple[Select[Any], tuple[Any, ...]]:
     granted = col(StepRow.status) == "granted"
     deadline = case((granted, col(StepRow.verify_deadline)), else_=col(StepRow.deadline))
-    return (
+    found = (
         sa_select(
             literal("step").label("kind"),
             col(StepRow.code).label("code"),
@@ -326,6 +316,7 @@ def _steps_waiting(where: ColumnElement[bool]) -> Select[Any]:
             cast(null(), String).label("id"),
             col(StepRow.status).label("status"),
             deadline.label("deadline"),
+            col(StepRow.inbox_due).label("due"),
             cast(null(), Integer).label("level"),
             cast(null(), Integer).label("score"),
             cast(null(), String).label("summary"),
@@ -333,13 +324,17 @@ def _steps_waiting(where: ColumnElement[bool]) -> Select[Any]:
         .join(ProjectRow, col(ProjectRow.code) == col(StepRow.code))
         .where(where)
     )
+    return found, (col(StepRow.inbox_due), col(StepRow.code), col(StepRow.key))
 
 
-def _items_waiting(model: type[ProblemRow | RectificationRow], where: ColumnElement[bool]) -> Select[Any]:
+def _items_waiting(
+    model: type[ProblemRow | RectificationRow], where: ColumnElement[bool]
+) -> tuple[Select[Any], tuple[Any, ...]]:
     step = aliased(StepRow)
     problem = model is ProblemRow
+    due = func.coalesce(col(model.due_at), literal(NO_DEADLINE, UTCDateTime()))
     found: Select[Any] = (
-        sa_select(  # type: ignore[assignment]  # eleven columns: past the typed overloads
+        sa_select(  # type: ignore[assignment]  # twelve columns: past the typed overloads
             literal(model.__tablename__.rstrip("s")).label("kind"),
             col(model.code).label("code"),
             col(ProjectRow.name).label("project_name"),
@@ -348,6 +343,7 @@ def _items_waiting(model: type[ProblemRow | RectificationRow], where: ColumnElem
             col(model.id).label("id"),
             col(model.status).label("status"),
             col(model.due_at).label("deadline"),
+            due.label("due"),
             (col(ProblemRow.level) if problem else cast(null(), Integer)).label("level"),
             (cast(null(), Integer) if problem else col(RectificationRow.score)).label("score"),
             (col(ProblemRow.summary) if problem else cast(null(), String)).label("summary"),
@@ -356,19 +352,37 @@ def _items_waiting(model: type[ProblemRow | RectificationRow], where: ColumnElem
         .outerjoin(step, (col(step.code) == col(model.code)) & (col(step.key) == col(model.step)))
         .where(where)
     )
-    return found
+    return found, (due, col(model.code), _blank(col(model.step)), col(model.id))
+
+
+@dataclass(frozen=True)
+class TaskPlace:
+    """A task's place in the inbox's order: (due, project code, step or "", item id or "")."""
+
+    due: datetime
+    code: str
+    step: str
+    item: str
 
 
 async def inbox(db: AsyncSession, actor: Actor, limit: int | None = None, cursor: str | None = None) -> list[TaskOut]:
     """What waits on the caller: steps, verifications, rectifications and problems, soonest deadline
-    first (then by project and step); at most `limit` of them, after `cursor` (`task_cursor`)."""
-    tasks = union_all(*_task_sources(actor)).subquery("tasks")
-    order = (func.coalesce(tasks.c.deadline, literal(FAR, UTCDateTime())), tasks.c.code, _blank(tasks.c.step))
-    key = (*order, _blank(tasks.c.id))
-    stmt = sa_select(tasks).order_by(*key)
-    if cursor:
-        deadline, code, step, item = read_task_cursor(cursor)
-        stmt = stmt.where(tuple_(*key) > tuple_(literal(deadline, UTCDateTime()), code, step, item))
+    first (then by project and step); at most `limit` of them, after `cursor` (`task_cursor`).
+
+    Each kind is ordered and cut to `limit` on its own (an index range for a department's steps)
+    before the kinds are merged, so a page costs about `limit` rows of each kind, not the whole list.
+    """
+    after = read_task_cursor(cursor) if cursor else None
+    branches = []
+    for source, key in _task_sources(actor):
+        if after is not None:
+            place = (after.due, after.code, after.step, after.item)[: len(key)]
+            # A step's id is "", the smallest: a step after (due, code, step) is after the whole place.
+            source = source.where(tuple_(*key) > tuple_(literal(place[0], UTCDateTime()), *place[1:]))
+        source = source.order_by(*key)
+        branches.append(sa_select(source.subquery() if limit is None else source.limit(limit).subquery()))
+    tasks = union_all(*branches).subquery("tasks")
+    stmt = sa_select(tasks).order_by(tasks.c.due, tasks.c.code, _blank(tasks.c.step), _blank(tasks.c.id))
     rows = (await db.execute(stmt if limit is None else stmt.limit(limit))).all()
     return [_task(r) for r in rows]
 
@@ -384,7 +398,7 @@ async def inbox_page(
 
 async def inbox_count(db: AsyncSession, actor: Actor) -> int:
     """How many tasks wait on the caller, all pages together."""
-    tasks = union_all(*_task_sources(actor)).subquery("tasks")
+    tasks = union_all(*(source for source, _ in _task_sources(actor))).subquery("tasks")
     return int((await db.execute(sa_select(func.count()).select_from(tasks))).scalar_one())
 
 
@@ -392,22 +406,31 @@ def _blank(column: Any) -> Any:
     return func.coalesce(column, "")
 
 
+# Cursors name a place in a list's order as text a query parameter's pattern describes exactly
+# (api/schemas.py: TASK_CURSOR, PROBLEM_CURSOR): an instant in microseconds since 1970, then the
+# rest of the place, joined by "~" (which no code, step key or id holds).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(instant: datetime) -> str:
+    return str((instant - EPOCH) // MICROSECOND)
+
+
+def _instant(micros: str) -> datetime:
+    """The instant of a cursor's first part; one beyond NO_DEADLINE is NO_DEADLINE (after everything)."""
+    return EPOCH + min(int(micros), (NO_DEADLINE - EPOCH) // MICROSECOND) * MICROSECOND
+
+
 def task_cursor(task: TaskOut) -> str:
-    """Where a page of tasks ends: its last task's place in the order, opaque to the reader."""
-    place = [(task.deadline or FAR).isoformat(), task.project_code, task.step or "", task.id or ""]
-    return base64.urlsafe_b64encode(json.dumps(place).encode()).decode()
+    """Where a page of tasks ends: its last task's place in the order."""
+    return "~".join([_micros(task.deadline or NO_DEADLINE), task.project_code, task.step or "", task.id or ""])
 
 
-def read_task_cursor(cursor: str) -> tuple[datetime, str, str, str]:
-    """The place a task cursor names (422 for a cursor this service did not give)."""
-    try:
-        deadline, code, step, item = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-        instant = datetime.fromisoformat(deadline)
-        if instant.tzinfo is None or not all(isinstance(v, str) for v in (code, step, item)):
-            raise ValueError(cursor)
-    except (ValueError, UnicodeError, TypeError):
-        raise ApiError(422, "invalid_input", "the cursor is not one this service gave") from None
-    return instant, code, step, item
+def read_task_cursor(cursor: str) -> TaskPlace:
+    """The place a task cursor names; any text matching TASK_CURSOR names one."""
+    micros, code, step, item = cursor.split("~")
+    return TaskPlace(_instant(micros), code, step, item)
 
 
 def _task(row: Any) -> TaskOut:
@@ -440,65 +463,37 @@ def _task(row: Any) -> TaskOut:
     )
 
 
-# The steps a department decided after a review (granted commitments are not reviewed).
-REVIEWED = col(StepRow.status).in_(DECIDED) & col(StepRow.commitment).is_(False)
-
-
 async def project_counts(db: AsyncSession) -> dict[str, dict[str, int]]:
     """How many projects stand at each stage, show each colour, have each status."""
-
-    async def counts(column: Any) -> dict[str, int]:
-        rows = (await db.exec(select(column, func.count()).group_by(column))).all()
-        return {str(k): int(n) for k, n in rows}
-
-    return {
-        "by_stage": await counts(ProjectRow.stage),
-        "by_colour": await counts(ProjectRow.colour),
-        "by_status": await counts(ProjectRow.status),
-    }
+    return _project_counts(await totals.read(db))
 
 
-async def reviewed_steps(db: AsyncSession) -> list[tuple[str, str, dict[str, float]]]:
-    """Sums over the steps decided after a review, by department and stage, in one pass over the
-    partial index that holds exactly those steps (ix_steps_reviewed)."""
-    stmt = (
-        sa_select(
-            col(StepRow.department),
-            col(StepRow.stage),
-            func.count(),
-            func.sum(case((col(StepRow.used_days) <= col(StepRow.limit_days), 1), else_=0)),
-            func.sum(StepRow.used_days),
-            func.sum(StepRow.limit_days),
-            func.count(col(StepRow.rating)),
-            func.sum(case((col(StepRow.rating) >= 4, 1), else_=0)),
-        )
-        .where(REVIEWED)
-        .group_by(col(StepRow.department), col(StepRow.stage))
-    )
-    names = ("decided", "on_time", "used", "limit", "rated", "good")
-    return [
-        (dept, stage, dict(zip(names, map(float, sums), strict=True)))
-        for dept, stage, *sums in (await db.execute(stmt)).all()
-    ]
-
-
-def _totals(rows: list[tuple[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    found: dict[str, dict[str, float]] = {}
-    for key, sums in rows:
-        into = found.setdefault(key, dict.fromkeys(sums, 0.0))
-        for name, value in sums.items():
-            into[name] += value
+def _project_counts(kept: totals.Totals) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {f"by_{d}": {} for d in totals.PROJECT_DIMENSIONS}
+    for (name, key), value in kept.items():
+        if name.startswith("projects.") and value:
+            found[f"by_{name.removeprefix('projects.')}"][key] = int(value)
     return found
+
+
+def _sums(kept: totals.Totals, part: int) -> dict[str, dict[str, float]]:
+    """The reviewed steps' sums by department (part 0) or by stage (part 1)."""
+    found: dict[str, dict[str, float]] = {}
+    for (name, key), value in kept.items():
+        if name.startswith("reviewed."):
+            into = found.setdefault(key.split("~")[part], dict.fromkeys(totals.REVIEWED_SUMS, 0.0))
+            into[name.removeprefix("reviewed.")] += value
+    return {k: t for k, t in found.items() if t["decided"]}
 
 
 async def stage_durations(db: AsyncSession) -> dict[str, dict[str, Any]]:
     """For each stage, in chain order: the steps decided after a review, the mean working days they
     took and the mean of their limits."""
-    return _stage_durations(await reviewed_steps(db))
+    return _stage_durations(await totals.read(db))
 
 
-def _stage_durations(reviewed: list[tuple[str, str, dict[str, float]]]) -> dict[str, dict[str, Any]]:
-    found = _totals([(stage, sums) for _, stage, sums in reviewed])
+def _stage_durations(kept: totals.Totals) -> dict[str, dict[str, Any]]:
+    found = _sums(kept, 1)
     return {
         stage.value: {
             "decided_steps": int(t["decided"]),
@@ -506,45 +501,39 @@ def _stage_durations(reviewed: list[tuple[str, str, dict[str, float]]]) -> dict[
             "mean_limit_working_days": round(t["limit"] / t["decided"], 3),
         }
         for stage in STAGE_ORDER
-        if (t := found.get(stage.value)) and t["decided"]
+        if (t := found.get(stage.value))
     }
-
-
-async def resolved_problems(db: AsyncSession) -> tuple[int, float | None]:
-    """How many problems were resolved, and the mean hours they took (None without any)."""
-    if db.get_bind().dialect.name == "postgresql":
-        hours = func.extract("epoch", col(ProblemRow.resolved_at) - col(ProblemRow.opened_at)) / 3600
-    else:
-        hours = (func.julianday(col(ProblemRow.resolved_at)) - func.julianday(col(ProblemRow.opened_at))) * 24
-    stmt = sa_select(func.count(), func.avg(hours)).where(
-        col(ProblemRow.status) == "resolved", col(ProblemRow.resolved_at).is_not(None)
-    )
-    n, mean = (await db.execute(stmt)).one()
-    return int(n), (round(float(mean), 3) if n else None)
 
 
 async def statistics(db: AsyncSession) -> dict[str, Any]:
-    """Counts by stage, colour and status; department performance; stage durations; the ladder; satisfaction."""
-    reviewed = await reviewed_steps(db)
+    """Counts by stage, colour and status; department performance; stage durations; the ladder;
+    satisfaction: all from the totals the projection keeps (models/totals.py)."""
+    return statistics_of(await totals.read(db))
+
+
+def statistics_of(kept: totals.Totals) -> dict[str, Any]:
+    """The statistics from totals (as kept, or as `totals.from_rows` computes them)."""
     departments = {
         dept: {
             "decided_steps": int(t["decided"]),
-            "on_time_rate": round(t["on_time"] / t["decided"], 4) if t["decided"] else None,
-            "mean_working_days": round(t["used"] / t["decided"], 3) if t["decided"] else 0.0,
-            "mean_limit_working_days": round(t["limit"] / t["decided"], 3) if t["decided"] else 0.0,
+            "on_time_rate": round(t["on_time"] / t["decided"], 4),
+            "mean_working_days": round(t["used"] / t["decided"], 3),
+            "mean_limit_working_days": round(t["limit"] / t["decided"], 3),
             "ratings": int(t["rated"]),
             "satisfaction_rate": round(t["good"] / t["rated"], 4) if t["rated"] else None,
         }
-        for dept, t in _totals([(dept, sums) for dept, _, sums in reviewed]).items()
+        for dept, t in _sums(kept, 0).items()
     }
-    resolved, mean_hours = await resolved_problems(db)
+    resolved = int(kept.get(("problems.resolved", ""), 0))
+    hours = kept.get(("problems.resolved_hours", ""), 0.0)
+    levels = {key: int(n) for (name, key), n in sorted(kept.items()) if name == "problems.open" and n}
     return {
-        "projects": await project_counts(db),
+        "projects": _project_counts(kept),
         "departments": departments,
-        "stages": _stage_durations(reviewed),
+        "stages": _stage_durations(kept),
         "problems": {
-            "open_by_level": await open_problems_by_level(db),
+            "open_by_level": levels,
             "resolved": resolved,
-            "mean_hours_to_resolve": mean_hours,
+            "mean_hours_to_resolve": round(hours / resolved, 3) if resolved else None,
         },
     }

@@ -622,9 +622,14 @@ class ProblemOut(BaseModel):
     resolution: str | None
 
 
-# The size of a page of a list, and where the page starts: the `next_cursor` of the page before.
+# The size of a page of a list, and where the page starts: the `next_cursor` of the page before,
+# a place in the list's order (api/queries.py). Every text the pattern matches names a place.
 Limit = Annotated[int, Query(ge=1, le=200, description="At most this many items.")]
-CursorQuery = Query(max_length=400, pattern=r"^[A-Za-z0-9_=-]*$", description="`next_cursor` of the page before.")
+TASK_CURSOR = r"^[0-9]{1,18}~[0-9A-Z-]{0,24}~[a-z0-9_.]{0,60}~[0-9A-Z-]{0,40}$"
+PROBLEM_CURSOR = r"^[0-9]{1,18}~[0-9A-Z-]{1,40}$"
+NEXT_PAGE = "`next_cursor` of the page before."
+TaskCursor = Annotated[str | None, Query(max_length=160, pattern=TASK_CURSOR, description=NEXT_PAGE)]
+ProblemCursor = Annotated[str | None, Query(max_length=80, pattern=PROBLEM_CURSOR, description=NEXT_PAGE)]
 
 
 class ProblemPage(BaseModel):

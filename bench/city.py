@@ -21,7 +21,7 @@ import json
 import random
 import re
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +54,7 @@ from domain.project import (
     Withdraw,
 )
 from launch.databases import migrate
+from models import totals
 from models.passwords import hash_password
 from models.seed import DEMO_USERS
 from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
@@ -213,8 +214,15 @@ class Driver:
                 )
 
 
-def build(category: CategorySpec, profile: str, calendar: WorkCalendar, start: datetime, seed: int) -> Project:
-    """One template project of a category, driven to where its profile stands."""
+def build(
+    category: CategorySpec,
+    profile: str,
+    calendar: WorkCalendar,
+    start: datetime,
+    seed: int,
+    driver: Callable[..., Driver] = Driver,
+) -> Project:
+    """One template project of a category, driven to where its profile stands (by `driver`)."""
     rng = random.Random(seed)
     phases = ["一期", "二期"] if category.key == "general" and rng.random() < 0.3 else []
     create = CreateProject(
@@ -231,7 +239,7 @@ def build(category: CategorySpec, profile: str, calendar: WorkCalendar, start: d
         actor=OWNER,
     )
     project = Project.create(create, start, "statutory")
-    drive = Driver(project, calendar, start, rng)
+    drive = driver(project, calendar, start, rng)
     steps = len(project.steps)
     if profile == "fresh":
         drive.submit_open()
@@ -317,6 +325,7 @@ class Template:
     zulu: list[bool]  # whether each instant was written with "Z" (Pydantic's JSON) or "+00:00"
     last: datetime  # the latest instant in the project: where "now" was when it was built
     counts: dict[str, int]
+    adds: totals.Totals  # what the project adds to the running totals (models/totals.py)
     open_steps: Counter[str] = field(default_factory=Counter)  # department -> steps waiting on it
     shifted: dict[int, dict[str, list[str]]] = field(default_factory=dict)
 
@@ -347,11 +356,14 @@ def template_of(project: Project, category: str, profile: str) -> Template:
     """Project the template with the worker's own row builders, then cut its variable parts out."""
     now = max(e.at for e in project.pending_events)
     code = project.code
+    project_fields = project_row(project, now)
+    steps = [step_row(code, s) for s in project.steps]
+    problems = [problem_row(code, p) for p in project.problems]
     rows = {
-        "projects": copy_lines(ProjectRow, [project_row(project, now)]),
-        "steps": copy_lines(StepRow, [step_row(code, s) for s in project.steps]),
+        "projects": copy_lines(ProjectRow, [project_fields]),
+        "steps": copy_lines(StepRow, steps),
         "events": copy_lines(EventRow, [event_row(code, e) for e in project.pending_events]),
-        "problems": copy_lines(ProblemRow, [problem_row(code, p) for p in project.problems]),
+        "problems": copy_lines(ProblemRow, problems),
         "rectifications": copy_lines(RectificationRow, [rectification_row(code, r) for r in project.rectifications]),
     }
     instants: dict[str, int] = {}
@@ -373,7 +385,11 @@ def template_of(project: Project, category: str, profile: str) -> Template:
     waiting = Counter(s.department for s in project.steps if s.status in ("in_review", "granted"))
     counts = {"steps": len(project.steps), "events": len(project.pending_events), "problems": len(project.problems)}
     zulu = [t.endswith("Z") for t in instants]
-    return Template(category, profile, parts, parsed, zulu, now, counts, waiting if not project.ended else Counter())
+    # What the project adds to the running totals: the same wherever its dates are moved by whole weeks.
+    adds = totals.contributions(project_fields, steps, problems)
+    return Template(
+        category, profile, parts, parsed, zulu, now, counts, adds, waiting if not project.ended else Counter()
+    )
 
 
 def fill(parts: list[str], values: dict[str, str]) -> str:
@@ -442,6 +458,7 @@ def generate(city: City, conn: psycopg.Connection[Any], log: Callable[[str], Non
     written: Counter[str] = Counter()
     waiting: Counter[str] = Counter()
     serials: Counter[str] = Counter()
+    kept: totals.Totals = defaultdict(float)  # the running totals of every project written
     profiles, shares = zip(*PROFILES, strict=True)
     categories, category_shares = zip(*CATEGORY_SHARES.items(), strict=True)
     span_weeks = city.years * 52
@@ -469,12 +486,19 @@ def generate(city: City, conn: psycopg.Connection[Any], log: Callable[[str], Non
             for kind, n in template.counts.items():
                 written[kind] += n
             waiting.update(template.open_steps)
+            for key, value in template.adds.items():
+                kept[key] += value
             if (index + 1) % 2000 == 0 or index + 1 == city.projects:
                 _flush(cur, batch)
                 conn.commit()
                 if (index + 1) % 20000 == 0:
                     log(f"city: {index + 1} projects in {time.monotonic() - began:.0f} s")
         users = _users(cur, organisations, orgs, agents)
+        add_totals = (
+            "INSERT INTO totals (name, key, value) VALUES (%s, %s, %s)"
+            " ON CONFLICT (name, key) DO UPDATE SET value = totals.value + excluded.value"
+        )
+        cur.executemany(add_totals, [(name, key, value) for (name, key), value in sorted(kept.items())])
         conn.commit()
     seconds = time.monotonic() - began
     log(f"city: analyse after {seconds:.0f} s")

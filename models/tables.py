@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, func, literal_column, text
@@ -63,20 +63,27 @@ class ProjectRow(SQLModel, table=True):
     state: dict[str, Any] = json_column()
 
 
+# Where a task without a deadline sorts: after every real one.
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+# The steps a department holds (domain/status.py: DEPARTMENT_HOLDS), as SQL for a partial index.
+DEPARTMENT_HOLDS_SQL = "status IN ('in_review', 'granted')"
+
+
 class StepRow(SQLModel, table=True):
     """One step instance, for inboxes and statistics."""
 
     __tablename__ = "steps"
     __table_args__ = (
         Index("ix_steps_department_status", "department", "status"),
-        # The steps decided after a review, with what /stats sums of them (api/queries.py: REVIEWED).
+        # A department's inbox in deadline order: a page is a range of this index (api/queries.py).
         Index(
-            "ix_steps_reviewed",
+            "ix_steps_department_due",
             "department",
-            "stage",
-            postgresql_include=["used_days", "limit_days", "rating"],
-            postgresql_where=text("status IN ('approved', 'rejected') AND NOT commitment"),
-            sqlite_where=text("status IN ('approved', 'rejected') AND NOT commitment"),
+            "inbox_due",
+            "code",
+            "key",
+            postgresql_where=text(DEPARTMENT_HOLDS_SQL),
+            sqlite_where=text(DEPARTMENT_HOLDS_SQL),
         ),
     )
 
@@ -95,6 +102,9 @@ class StepRow(SQLModel, table=True):
     running_since: datetime | None = instant()
     deadline: datetime | None = instant()
     verify_deadline: datetime | None = instant()
+    # Where the step sorts in its holder's inbox: the verification deadline of a granted step,
+    # otherwise its deadline; NO_DEADLINE without one (activities/publish.py: step_row).
+    inbox_due: datetime | None = instant()
     opened_at: datetime | None = instant()
     ended_at: datetime | None = instant()
     rating: int | None = None
@@ -141,6 +151,16 @@ class RectificationRow(SQLModel, table=True):
     opened_at: datetime = instant(nullable=False)
     due_at: datetime | None = instant()
     answer: str | None = None
+
+
+class TotalRow(SQLModel, table=True):
+    """A running total of the read model, kept by the projection (models/totals.py)."""
+
+    __tablename__ = "totals"
+
+    name: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: float = 0.0
 
 
 class EventRow(SQLModel, table=True):

@@ -12,10 +12,13 @@ import os
 import pytest
 from sqlalchemy.engine import make_url
 
+from api.queries import statistics_of
 from bench import readmodel_load
 from bench.city import connect, write_city
 from domain.project import Project
 from launch.databases import create_database, drop_database
+from models import totals
+from models.db import make_engine, session_factory
 
 PROJECTS = 200
 
@@ -39,6 +42,12 @@ async def test_a_tiny_city_is_generated_and_measured() -> None:
             project = Project.model_validate(state)
             assert project.code == code and steps[code] == len(project.steps)
         assert {level for (level,) in levels} == {1, 2, 3, 4}
+        engine = make_engine(url)
+        try:
+            async with session_factory(engine)() as db:  # the city's running totals are its rows'
+                assert statistics_of(await totals.read(db)) == statistics_of(await totals.from_rows(db))
+        finally:
+            await engine.dispose()
 
         figures = await readmodel_load.measure(url, clients_n=2, requests=4, max_pages=3)
 

@@ -13,7 +13,7 @@ from api.errors import refusals
 from api.health import dependency_checks
 from api.office import calendar_year, category_out, replace_calendar_year
 from api.queries import inbox_page, statistics
-from api.schemas import CalendarOut, CalendarYear, CursorQuery, Limit, TaskPage
+from api.schemas import CalendarOut, CalendarYear, Limit, TaskCursor, TaskPage
 from domain.catalog import DEPARTMENTS
 from models.catalog_store import effective_catalog
 from models.tables import UserRow
@@ -57,9 +57,7 @@ async def put_calendar(
 
 
 @router.get("/tasks", response_model=TaskPage, tags=["tasks"])
-async def get_tasks(
-    user: UserDep, db: SessionDep, limit: Limit = 50, cursor: Annotated[str | None, CursorQuery] = None
-) -> TaskPage:
+async def get_tasks(user: UserDep, db: SessionDep, limit: Limit = 50, cursor: TaskCursor = None) -> TaskPage:
     """The caller's inbox: what waits on the caller now, soonest deadline first, a page at a time."""
     items, next_cursor = await inbox_page(db, actor_of(user), limit, cursor)
     return TaskPage(items=items, next_cursor=next_cursor)

@@ -11,8 +11,8 @@ from api.deps import SessionDep, UserDep, actor_of, on_problem, on_rectification
 from api.errors import ON_WORKFLOW
 from api.queries import problems_page
 from api.schemas import (
-    CursorQuery,
     Limit,
+    ProblemCursor,
     ProblemPage,
     ProblemRaise,
     ProblemResolve,
@@ -34,7 +34,7 @@ async def get_problems(
         Literal["open", "resolved", "all"], Query(description="Open problems unless asked; `all` for every one.")
     ] = "open",
     limit: Limit = 50,
-    cursor: Annotated[str | None, CursorQuery] = None,
+    cursor: ProblemCursor = None,
 ) -> ProblemPage:
     """Problems of the projects the caller may see, oldest first, a page at a time."""
     wanted = None if status == "all" else status

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import Query, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from api.deps import ServicesDep, SessionDep, actor_of
 from api.queries import inbox, inbox_count, inbox_page
-from api.schemas import TaskOut
+from api.schemas import TaskCursor, TaskOut
 from domain.bilingual import split_bilingual
 from domain.clock import Calendar
 from web.export import csv_response
@@ -29,7 +28,6 @@ from web.render import caller_language, render
 
 router = page_router()
 PAGE_SIZE = 50
-Cursor = Annotated[str | None, Query(max_length=400)]
 TITLES = {"reviewer": N_("Department inbox")}
 INTROS = {
     "owner": N_("Steps waiting for your application, and answers of departments to judge."),
@@ -108,7 +106,7 @@ async def rows(request: Request, svc: ServicesDep, db: SessionDep, tasks: list[T
 
 @router.get("/inbox")
 async def inbox_list(
-    request: Request, user: Caller, svc: ServicesDep, db: SessionDep, cursor: Cursor = None
+    request: Request, user: Caller, svc: ServicesDep, db: SessionDep, cursor: TaskCursor = None
 ) -> Response:
     tasks, next_cursor = await inbox_page(db, actor_of(user), PAGE_SIZE, cursor)
     return page(
