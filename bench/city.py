@@ -57,7 +57,7 @@ from launch.databases import migrate
 from models import totals
 from models.passwords import hash_password
 from models.seed import DEMO_USERS
-from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
+from models.tables import NO_DEADLINE, EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
 
 REGION = "310115"
 # What a template stands in for, replaced in each city project.
@@ -376,6 +376,8 @@ def template_of(project: Project, category: str, profile: str) -> Template:
             found = match.group(0)
             if found in SLOTS:
                 cut.append(SLOTS[found])
+            elif found.startswith(f"{NO_DEADLINE.year}-"):
+                cut.append(found)  # no deadline: it stays after every real one, wherever the project moves
             else:
                 cut.append(instants.setdefault(found, len(instants)))
             at = match.end()
