@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,8 +14,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.errors import not_found
+from api.errors import ApiError, not_found
 from api.schemas import (
+    PROBLEM_CURSOR,
+    TASK_CURSOR,
     EventOut,
     ProblemOut,
     ProjectOut,
@@ -230,7 +233,7 @@ def problem_cursor(problem: ProblemOut) -> str:
 
 def read_problem_cursor(cursor: str) -> tuple[datetime, str]:
     """The instant and id a problem cursor names; any text matching PROBLEM_CURSOR names them."""
-    micros, problem_id = cursor.split("~")
+    micros, problem_id = _parts(cursor, PROBLEM_CURSOR)
     return _instant(micros), problem_id
 
 
@@ -427,9 +430,16 @@ def task_cursor(task: TaskOut) -> str:
     return "~".join([_micros(task.deadline or NO_DEADLINE), task.project_code, task.step or "", task.id or ""])
 
 
+def _parts(cursor: str, pattern: str) -> list[str]:
+    """A cursor's parts; 422 for a text its parameter's pattern refuses (already, where declared)."""
+    if re.fullmatch(pattern, cursor) is None:
+        raise ApiError(422, "invalid_input", "the cursor is not one this service gives")
+    return cursor.split("~")
+
+
 def read_task_cursor(cursor: str) -> TaskPlace:
     """The place a task cursor names; any text matching TASK_CURSOR names one."""
-    micros, code, step, item = cursor.split("~")
+    micros, code, step, item = _parts(cursor, TASK_CURSOR)
     return TaskPlace(_instant(micros), code, step, item)
 
 
