@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
+from fastapi import Query
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -621,6 +622,21 @@ class ProblemOut(BaseModel):
     resolution: str | None
 
 
+# The size of a page of a list, and where the page starts: the `next_cursor` of the page before,
+# a place in the list's order (api/queries.py). Every text the pattern matches names a place.
+Limit = Annotated[int, Query(ge=1, le=200, description="At most this many items.")]
+TASK_CURSOR = r"^[0-9]{1,18}~[0-9A-Z-]{0,24}~[a-z0-9_.]{0,60}~[0-9A-Z-]{0,40}$"
+PROBLEM_CURSOR = r"^[0-9]{1,18}~[0-9A-Z-]{1,40}$"
+NEXT_PAGE = "`next_cursor` of the page before."
+TaskCursor = Annotated[str | None, Query(max_length=160, pattern=TASK_CURSOR, description=NEXT_PAGE)]
+ProblemCursor = Annotated[str | None, Query(max_length=80, pattern=PROBLEM_CURSOR, description=NEXT_PAGE)]
+
+
+class ProblemPage(BaseModel):
+    items: list[ProblemOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
 class RectificationOut(BaseModel):
     id: str
     step: str
@@ -702,6 +718,11 @@ class TaskOut(BaseModel):
     deadline: datetime | None
     todo: TaskTodo = Field(description="What the task asks, as a machine value; `summary` says it in English.")
     summary: str
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
 
 
 class ActionOut(BaseModel):

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Acting, CodePath, ServicesDep, SessionDep, actor_of, request_key
 from api.notifications import unread_count
-from api.queries import inbox, visible_project
+from api.queries import inbox_count, visible_project
 from domain.access import require_role
 from domain.codes import validate_project_code
 from models.tables import UserRow
@@ -37,7 +37,7 @@ async def signed_in(request: Request, user: PageUser, db: SessionDep) -> UserRow
     if request.method == "GET" and not is_htmx(request):
         request.state.unread = await unread_count(db, user.username)
         if any(h == TODO_PAGE for h, _ in MENUS.get(user.role, [])):
-            request.state.todo_count = len(await inbox(db, actor_of(user)))
+            request.state.todo_count = await inbox_count(db, actor_of(user))
     return user
 
 

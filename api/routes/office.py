@@ -12,8 +12,8 @@ from api.deps import ServicesDep, SessionDep, UserDep, actor_of, allowed
 from api.errors import refusals
 from api.health import dependency_checks
 from api.office import calendar_year, category_out, replace_calendar_year
-from api.queries import inbox, statistics
-from api.schemas import CalendarOut, CalendarYear, TaskOut
+from api.queries import inbox_page, statistics
+from api.schemas import CalendarOut, CalendarYear, Limit, TaskCursor, TaskPage
 from domain.catalog import DEPARTMENTS
 from models.catalog_store import effective_catalog
 from models.tables import UserRow
@@ -56,10 +56,11 @@ async def put_calendar(
     return await replace_calendar_year(db, svc.calendar, send, year, body, user.username)
 
 
-@router.get("/tasks", response_model=list[TaskOut], tags=["tasks"])
-async def get_tasks(user: UserDep, db: SessionDep) -> list[TaskOut]:
-    """The caller's inbox, soonest deadline first."""
-    return await inbox(db, actor_of(user))
+@router.get("/tasks", response_model=TaskPage, tags=["tasks"])
+async def get_tasks(user: UserDep, db: SessionDep, limit: Limit = 50, cursor: TaskCursor = None) -> TaskPage:
+    """The caller's inbox: what waits on the caller now, soonest deadline first, a page at a time."""
+    items, next_cursor = await inbox_page(db, actor_of(user), limit, cursor)
+    return TaskPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/stats", tags=["stats"], responses=refusals("forbidden_role"))
