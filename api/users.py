@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.callers import CallerCache
 from api.errors import ApiError, not_found
 from api.schemas import Me, UserCreate, UserUpdate
 from domain.codes import validate_credit_code
@@ -52,9 +53,9 @@ async def create_user(db: AsyncSession, body: UserCreate) -> UserOut:
     return user_out(row)
 
 
-async def update_user(db: AsyncSession, username: str, body: UserUpdate, by: UserRow) -> UserOut:
+async def update_user(db: AsyncSession, username: str, body: UserUpdate, by: UserRow, callers: CallerCache) -> UserOut:
     """Deactivate or reactivate, reset the password, rename, or lift a login lock
-    (404 for no such user, 409 `cannot_deactivate_self`)."""
+    (404 for no such user, 409 `cannot_deactivate_self`); `callers` forgets the user's cached row."""
     row = await db.get(UserRow, username)
     if row is None:
         raise not_found(f"user {username}")
@@ -74,4 +75,5 @@ async def update_user(db: AsyncSession, username: str, body: UserUpdate, by: Use
         row.failed_logins = 0
     db.add(row)
     await db.commit()
+    callers.forget(username)  # this instance honours a cut-off at once (api/callers.py)
     return user_out(row)
