@@ -15,12 +15,13 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, delete, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from activities.written import Rows, Written, WrittenRows
 from domain.clock import ClockQuery, ClockTiming, compute_timing
 from domain.notices import notices
 from domain.project import Event, Problem, Project, Rectification, Step
@@ -77,6 +78,7 @@ class Publisher:
         self._sessions = sessions
         self._calendar = calendar
         self._channels = channels
+        self._written = WrittenRows()  # what this worker last committed of each project
 
     @activity.defn(name="time_clocks")
     async def time_clocks(self, inp: TimeClocks) -> Timings:
@@ -87,11 +89,17 @@ class Publisher:
 
     @activity.defn(name="store_project")
     async def store_project(self, inp: StoreProject) -> None:
-        """Write the project at its version; an older or equal version changes nothing."""
+        """Write the project at its version (the rows that changed since this worker's last write of
+        it, when the read model still holds that); an older or equal version changes nothing."""
+        code = inp.project.code
+        last = self._written.get(code)
+        self._written.forget(code)  # until this write is committed, the read model's state is unknown
         async with self._sessions() as session:
-            written = await write_project(session, inp.project, inp.now, self._channels)
+            written = await write_changes(session, inp.project, inp.now, self._channels, last)
             await session.commit()
-        self._logged(inp.project, written)
+        if written is not None:
+            self._written.put(code, written)
+        self._logged(inp.project, written is not None)
 
     @activity.defn(name="publish_project")
     async def publish_project(self, inp: LegacyPublishInput) -> LegacyPublishResult:
@@ -119,15 +127,63 @@ class Publisher:
 
 
 async def write_project(session: AsyncSession, project: Project, now: datetime, channels: tuple[str, ...] = ()) -> bool:
-    """Store the project at its version; a stale (older or equal) version changes nothing.
+    """Store the project at its version, every row of it; a stale (older or equal) version changes
+    nothing. Returns whether the project was written (see `write_changes`)."""
+    return await write_changes(session, project, now, channels) is not None
 
-    Returns whether the project was written. The newest version's events replace any that a
-    lost, retried attempt wrote under the same numbers, and rows that attempt created and this
-    state lacks are removed. The notices of the new events are written with them (the outbox:
-    a notification exists exactly when its event does), with a delivery per channel in `channels`.
+
+async def write_changes(
+    session: AsyncSession,
+    project: Project,
+    now: datetime,
+    channels: tuple[str, ...] = (),
+    last: Written | None = None,
+) -> Written | None:
+    """Store the project at its version; a stale (older or equal) version changes nothing (None).
+
+    The newest version's events replace any that a lost, retried attempt wrote under the same
+    numbers, and rows that attempt created and this state lacks are removed. The notices of the
+    new events are written with them (the outbox: a notification exists exactly when its event
+    does), with a delivery per channel in `channels`.
+
+    `last` is what this worker last committed of the project (activities/written.py). When the
+    read model still holds exactly that version, only the rows that changed since are written;
+    otherwise every row is. Returns what was written, for the caller to remember after commit.
     """
     table: Table = ProjectRow.__table__  # type: ignore[attr-defined]
     row = project_row(project, now)
+    if last is not None and not await _moved_on(session, table, row, last.version):
+        last = None  # someone else wrote it since: what the read model holds is not known here
+    if last is None and not await _upsert_newer(session, table, row):
+        return None
+    code = project.code
+    rows: Rows = {
+        "steps": {s.key: step_row(code, s) for s in project.steps},
+        "problems": {p.id: problem_row(code, p) for p in project.problems},
+        "rectifications": {r.id: rectification_row(code, r) for r in project.rectifications},
+    }
+    await _upsert(session, EventRow, [event_row(code, e) for e in project.pending_events])
+    if last is None or last.event_seq > project.event_seq:
+        seq = project.event_seq
+        await session.execute(delete(EventRow).where(col(EventRow.code) == code, col(EventRow.seq) > seq))
+        await session.execute(
+            delete(NotificationRow).where(
+                col(NotificationRow.project_code) == code, col(NotificationRow.event_seq) > seq
+            )
+        )
+    await write_notifications(session, notices(project, project.pending_events), code, channels, now)
+    for name, ended in (("problems", ProblemRow), ("rectifications", RectificationRow)):
+        ids = set(rows[name])
+        if last is None or last.gone(name, ids):
+            await session.execute(delete(ended).where(col(ended.code) == code, col(ended.id).not_in(ids)))
+    for name, model in (("steps", StepRow), ("problems", ProblemRow), ("rectifications", RectificationRow)):
+        changed = [r for key, r in rows[name].items() if last is None or last.changed(name, key, r)]
+        await _upsert(session, model, changed)
+    return Written.of(project.version, project.event_seq, rows)
+
+
+async def _upsert_newer(session: AsyncSession, table: Table, row: dict[str, Any]) -> bool:
+    """Insert the project row, or replace it if ours is newer; whether it was written."""
     stmt = insert(session, table).values(row)
     newer = stmt.on_conflict_do_update(
         index_elements=["code"],
@@ -135,29 +191,18 @@ async def write_project(session: AsyncSession, project: Project, now: datetime, 
         where=table.c.version < stmt.excluded.version,
     )
     # RETURNING rather than rowcount: drivers disagree on rowcount for an upsert.
-    if (await session.execute(newer.returning(table.c.version))).first() is None:
-        return False
-    code = project.code
-    await _upsert(session, EventRow, [event_row(code, e) for e in project.pending_events])
-    await session.execute(delete(EventRow).where(col(EventRow.code) == code, col(EventRow.seq) > project.event_seq))
-    await session.execute(
-        delete(NotificationRow).where(
-            col(NotificationRow.project_code) == code, col(NotificationRow.event_seq) > project.event_seq
-        )
-    )
-    await write_notifications(session, notices(project, project.pending_events), code, channels, now)
-    problem_ids = [p.id for p in project.problems]
-    await session.execute(
-        delete(ProblemRow).where(col(ProblemRow.code) == code, col(ProblemRow.id).not_in(problem_ids))
-    )
-    rect_ids = [r.id for r in project.rectifications]
-    await session.execute(
-        delete(RectificationRow).where(col(RectificationRow.code) == code, col(RectificationRow.id).not_in(rect_ids))
-    )
-    await _upsert(session, StepRow, [step_row(code, s) for s in project.steps])
-    await _upsert(session, ProblemRow, [problem_row(code, p) for p in project.problems])
-    await _upsert(session, RectificationRow, [rectification_row(code, r) for r in project.rectifications])
-    return True
+    return (await session.execute(newer.returning(table.c.version))).first() is not None
+
+
+async def _moved_on(session: AsyncSession, table: Table, row: dict[str, Any], version: int) -> bool:
+    """Replace the project row only if it is still at `version` (and ours is newer); whether it was.
+
+    The row lock this takes also orders concurrent publishes of the project, as the upsert's does.
+    """
+    where = (table.c.code == row["code"]) & (table.c.version == version) & (table.c.version < row["version"])
+    values = {k: v for k, v in row.items() if k not in ("code", "created_at")}
+    moved = update(table).where(where).values(values).returning(table.c.version)
+    return (await session.execute(moved)).first() is not None
 
 
 async def forget_project(session: AsyncSession, code: str) -> None:

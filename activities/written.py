@@ -1,0 +1,69 @@
+"""What this worker last wrote of each project, so a publish rewrites only the rows that changed.
+
+A publish used to upsert every step, problem and rectification of the project, although one
+action changes one or two of them. The worker remembers, per project, the version it last
+committed and a fingerprint of each row. The next publish of that project first moves the
+project row on *from exactly that version* (activities/publish.py): if the read model still
+holds it, nobody else has written the project since, so the rows there are the remembered ones
+and only the rows whose fingerprint changed are written. Otherwise (another worker, a lost
+attempt elsewhere, a rebuild) the publish writes everything, as without a memory.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+# Projects remembered per worker; beyond that the least recently published are forgotten (their
+# next publish writes every row). About 1 KB each.
+MAX_PROJECTS = 4096
+
+Rows = dict[str, dict[str, dict[str, Any]]]  # table -> row id -> row
+
+
+def fingerprint(row: dict[str, Any]) -> int:
+    """A row's values as one number; equal rows give equal numbers."""
+    return hash(tuple(row.values()))
+
+
+@dataclass(frozen=True)
+class Written:
+    """A committed publish: its version, its last event, and each row's fingerprint by table and id."""
+
+    version: int
+    event_seq: int
+    rows: dict[str, dict[str, int]]
+
+    @classmethod
+    def of(cls, version: int, event_seq: int, rows: Rows) -> Written:
+        prints = {table: {key: fingerprint(row) for key, row in by_id.items()} for table, by_id in rows.items()}
+        return cls(version, event_seq, prints)
+
+    def changed(self, table: str, key: str, row: dict[str, Any]) -> bool:
+        """Whether the row differs from what was written (or was not written at all)."""
+        return self.rows.get(table, {}).get(key) != fingerprint(row)
+
+    def gone(self, table: str, keys: set[str]) -> bool:
+        """Whether a row was written that the project no longer has."""
+        return not self.rows.get(table, {}).keys() <= keys
+
+
+class WrittenRows:
+    """The last committed publish of each project, least recently used forgotten first."""
+
+    def __init__(self, size: int = MAX_PROJECTS) -> None:
+        self.size = size
+        self._projects: OrderedDict[str, Written] = OrderedDict()
+
+    def get(self, code: str) -> Written | None:
+        return self._projects.get(code)
+
+    def put(self, code: str, written: Written) -> None:
+        self._projects[code] = written
+        self._projects.move_to_end(code)
+        while len(self._projects) > self.size:
+            self._projects.popitem(last=False)
+
+    def forget(self, code: str) -> None:
+        self._projects.pop(code, None)
