@@ -11,17 +11,17 @@ the timings).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Table, delete, update
+from sqlalchemy import Boolean, Table, delete, literal_column, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from activities.written import Rows, Written, WrittenRows
+from activities.written import NOTHING, Rows, Written, WrittenRows
 from domain.clock import ClockQuery, ClockTiming, compute_timing
 from domain.notices import notices
 from domain.project import Event, Problem, Project, Rectification, Step
@@ -32,6 +32,7 @@ from models.notification_store import write_notifications
 from models.tables import EventRow, NotificationRow, ProblemRow, ProjectRow, RectificationRow, StepRow
 
 log = structlog.get_logger("approvals.publish")
+Stored = Literal["stale", "new", "replaced"]
 
 
 class TimeClocks(BaseModel):
@@ -154,8 +155,11 @@ async def write_changes(
     row = project_row(project, now)
     if last is not None and not await _moved_on(session, table, row, last.version):
         last = None  # someone else wrote it since: what the read model holds is not known here
-    if last is None and not await _upsert_newer(session, table, row):
-        return None
+    if last is None:
+        stored = await _upsert_newer(session, table, row)
+        if stored == "stale":
+            return None
+        last = NOTHING if stored == "new" else None  # a new project has no other rows to replace
     code = project.code
     rows: Rows = {
         "steps": {s.key: step_row(code, s) for s in project.steps},
@@ -182,16 +186,22 @@ async def write_changes(
     return Written.of(project.version, project.event_seq, rows)
 
 
-async def _upsert_newer(session: AsyncSession, table: Table, row: dict[str, Any]) -> bool:
-    """Insert the project row, or replace it if ours is newer; whether it was written."""
+async def _upsert_newer(session: AsyncSession, table: Table, row: dict[str, Any]) -> Stored:
+    """Insert the project row, or replace it if ours is newer. `new` only when PostgreSQL says the
+    row was inserted (`xmax` is 0 for a row this statement inserted); SQLite cannot tell, `replaced`."""
     stmt = insert(session, table).values(row)
     newer = stmt.on_conflict_do_update(
         index_elements=["code"],
         set_={k: stmt.excluded[k] for k in row if k not in ("code", "created_at")},
         where=table.c.version < stmt.excluded.version,
     )
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    inserted = literal_column("xmax = 0" if postgres else "0", Boolean())
     # RETURNING rather than rowcount: drivers disagree on rowcount for an upsert.
-    return (await session.execute(newer.returning(table.c.version))).first() is not None
+    found = (await session.execute(newer.returning(table.c.version, inserted))).first()
+    if found is None:
+        return "stale"
+    return "new" if found[1] else "replaced"
 
 
 async def _moved_on(session: AsyncSession, table: Table, row: dict[str, Any], version: int) -> bool:

@@ -49,6 +49,10 @@ class Written:
         return not self.rows.get(table, {}).keys() <= keys
 
 
+# What the read model holds of a project it has never seen: nothing to replace or remove.
+NOTHING = Written(version=0, event_seq=0, rows={})
+
+
 class WrittenRows:
     """The last committed publish of each project, least recently used forgotten first."""
 
