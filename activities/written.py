@@ -24,7 +24,11 @@ Rows = dict[str, dict[str, dict[str, Any]]]  # table -> row id -> row
 
 def fingerprint(row: dict[str, Any]) -> int:
     """A row's values as one number; equal rows give equal numbers."""
-    return hash(tuple(row.values()))
+    values = tuple(row.values())
+    try:
+        return hash(values)
+    except TypeError:  # a list or a dict among the values
+        return hash(repr(values))
 
 
 @dataclass(frozen=True)
