@@ -227,7 +227,7 @@ def _update_id(request_key: str | None) -> str:
     return f"req-{request_key}" if request_key else str(uuid.uuid4())
 
 
-def commands(svc: ServicesDep) -> Commands:
+async def commands(svc: ServicesDep) -> Commands:
     """The write side for this request."""
     return Commands(svc.temporal, svc.settings, svc.sessions)
 

@@ -42,8 +42,9 @@ class Services:
     callers: CallerCache = field(default_factory=CallerCache)  # users of recent tokens, for a few seconds
 
 
-def services(request: Request) -> Services:
-    """The application's shared services."""
+async def services(request: Request) -> Services:
+    """The application's shared services (async, as every dependency on the hot path: FastAPI runs a
+    plain function dependency in a worker thread, a hop that cost more than the function)."""
     found: Services = request.app.state.services
     return found
 

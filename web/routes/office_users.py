@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
 from api import users
-from api.deps import ServicesDep, SessionDep, actor_of, services
+from api.deps import ServicesDep, SessionDep, actor_of
 from api.errors import ApiError
 from api.schemas import NewUser, UserCreate, UserUpdate
 from domain.access import ROLES, require_role
@@ -189,7 +189,9 @@ async def create_user(request: Request, db: SessionDep) -> Response:
 
 
 @router.post("/office/users/{username}", dependencies=[FormChecked])
-async def change_user(request: Request, username: UsernamePath, user: Caller, db: SessionDep) -> Response:
+async def change_user(
+    request: Request, username: UsernamePath, user: Caller, svc: ServicesDep, db: SessionDep
+) -> Response:
     """Deactivate, reactivate, unlock or reset the password, as `PATCH /users/{username}` does."""
     lang = caller_language(request)
     form = await request.form()
@@ -199,7 +201,7 @@ async def change_user(request: Request, username: UsernamePath, user: Caller, db
     password = form.get("password")
     fields = CHANGES[change] or {"password": password if isinstance(password, str) else ""}
     try:
-        await users.update_user(db, username, UserUpdate.model_validate(fields), user, services(request).callers)
+        await users.update_user(db, username, UserUpdate.model_validate(fields), user, svc.callers)
     except ValidationError:
         errors = {f"password-{username}": lang.gettext(PASSWORD_HELP)}
         return await users_page(request, db, 422, errors=errors, open_user=username)
