@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Boolean, Table, delete, literal_column, update
+from sqlalchemy import Boolean, Table, and_, delete, literal_column, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -91,7 +91,7 @@ class Publisher:
     @activity.defn(name="store_project")
     async def store_project(self, inp: StoreProject) -> None:
         """Write the project at its version (the rows that changed since this worker's last write of
-        it, when the read model still holds that); an older or equal version changes nothing."""
+        it, when the read model still holds that); a stale write changes nothing (see write_changes)."""
         code = inp.project.code
         last = self._written.get(code)
         self._written.forget(code)  # until this write is committed, the read model's state is unknown
@@ -128,8 +128,8 @@ class Publisher:
 
 
 async def write_project(session: AsyncSession, project: Project, now: datetime, channels: tuple[str, ...] = ()) -> bool:
-    """Store the project at its version, every row of it; a stale (older or equal) version changes
-    nothing. Returns whether the project was written (see `write_changes`)."""
+    """Store the project at its version, every row of it; a stale write changes nothing. Returns
+    whether the project was written (see `write_changes`)."""
     return await write_changes(session, project, now, channels) is not None
 
 
@@ -140,7 +140,8 @@ async def write_changes(
     channels: tuple[str, ...] = (),
     last: Written | None = None,
 ) -> Written | None:
-    """Store the project at its version; a stale (older or equal) version changes nothing (None).
+    """Store the project at its version; a stale write (an older version, or the same version at the
+    same or an earlier `now`) changes nothing (None).
 
     The newest version's events replace any that a lost, retried attempt wrote under the same
     numbers, and rows that attempt created and this state lacks are removed. The notices of the
@@ -148,12 +149,13 @@ async def write_changes(
     does), with a delivery per channel in `channels`.
 
     `last` is what this worker last committed of the project (activities/written.py). When the
-    read model still holds exactly that version, only the rows that changed since are written;
-    otherwise every row is. Returns what was written, for the caller to remember after commit.
+    read model still holds exactly that write (its version and its `now`), only the rows that
+    changed since are written; otherwise every row is. Returns what was written, for the caller
+    to remember after commit.
     """
     table: Table = ProjectRow.__table__  # type: ignore[attr-defined]
     row = project_row(project, now)
-    if last is not None and not await _moved_on(session, table, row, last.version):
+    if last is not None and not (last.newer(project.version, now) and await _moved_on(session, table, row, last)):
         last = None  # someone else wrote it since: what the read model holds is not known here
     if last is None:
         stored = await _upsert_newer(session, table, row)
@@ -183,17 +185,23 @@ async def write_changes(
     for name, model in (("steps", StepRow), ("problems", ProblemRow), ("rectifications", RectificationRow)):
         changed = [r for key, r in rows[name].items() if last is None or last.changed(name, key, r)]
         await _upsert(session, model, changed)
-    return Written.of(project.version, project.event_seq, rows)
+    return Written.of(project.version, now, project.event_seq, rows)
 
 
 async def _upsert_newer(session: AsyncSession, table: Table, row: dict[str, Any]) -> Stored:
     """Insert the project row, or replace it if ours is newer. `new` only when PostgreSQL says the
     row was inserted (`xmax` is 0 for a row this statement inserted); SQLite cannot tell, `replaced`."""
     stmt = insert(session, table).values(row)
+    # Newer: a higher version, or the same version published later. A workflow task lost with the
+    # Temporal server (an update's, which the history never records) is retried at the same
+    # history length, so at the same version, but at a later workflow time: the retry must win.
     newer = stmt.on_conflict_do_update(
         index_elements=["code"],
         set_={k: stmt.excluded[k] for k in row if k not in ("code", "created_at")},
-        where=table.c.version < stmt.excluded.version,
+        where=or_(
+            table.c.version < stmt.excluded.version,
+            and_(table.c.version == stmt.excluded.version, table.c.updated_at < stmt.excluded.updated_at),
+        ),
     )
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     inserted = literal_column("xmax = 0" if postgres else "0", Boolean())
@@ -204,14 +212,14 @@ async def _upsert_newer(session: AsyncSession, table: Table, row: dict[str, Any]
     return "new" if found[1] else "replaced"
 
 
-async def _moved_on(session: AsyncSession, table: Table, row: dict[str, Any], version: int) -> bool:
-    """Replace the project row only if it is still at `version` (and ours is newer); whether it was.
+async def _moved_on(session: AsyncSession, table: Table, row: dict[str, Any], last: Written) -> bool:
+    """Replace the project row only if it still holds `last`'s write (version and time); whether it did.
 
     The row lock this takes also orders concurrent publishes of the project, as the upsert's does.
     """
-    where = (table.c.code == row["code"]) & (table.c.version == version) & (table.c.version < row["version"])
+    held = (table.c.code == row["code"]) & (table.c.version == last.version) & (table.c.updated_at == last.now)
     values = {k: v for k, v in row.items() if k not in ("code", "created_at")}
-    moved = update(table).where(where).values(values).returning(table.c.version)
+    moved = update(table).where(held).values(values).returning(table.c.version)
     return (await session.execute(moved)).first() is not None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 # Projects remembered per worker; beyond that the least recently published are forgotten (their
@@ -33,16 +34,22 @@ def fingerprint(row: dict[str, Any]) -> int:
 
 @dataclass(frozen=True)
 class Written:
-    """A committed publish: its version, its last event, and each row's fingerprint by table and id."""
+    """A committed publish: its version and workflow time (`now`, the row's `updated_at`), its last
+    event, and each row's fingerprint by table and id."""
 
     version: int
+    now: datetime
     event_seq: int
     rows: dict[str, dict[str, int]]
 
     @classmethod
-    def of(cls, version: int, event_seq: int, rows: Rows) -> Written:
+    def of(cls, version: int, now: datetime, event_seq: int, rows: Rows) -> Written:
         prints = {table: {key: fingerprint(row) for key, row in by_id.items()} for table, by_id in rows.items()}
-        return cls(version, event_seq, prints)
+        return cls(version, now, event_seq, prints)
+
+    def newer(self, version: int, now: datetime) -> bool:
+        """Whether a write at `version` and `now` supersedes this one (the read model's rule)."""
+        return self.version < version or (self.version == version and self.now < now)
 
     def changed(self, table: str, key: str, row: dict[str, Any]) -> bool:
         """Whether the row differs from what was written (or was not written at all)."""
@@ -54,7 +61,7 @@ class Written:
 
 
 # What the read model holds of a project it has never seen: nothing to replace or remove.
-NOTHING = Written(version=0, event_seq=0, rows={})
+NOTHING = Written(version=0, now=datetime.min.replace(tzinfo=UTC), event_seq=0, rows={})
 
 
 class WrittenRows:

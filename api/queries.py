@@ -30,6 +30,7 @@ from domain.catalog import STAGE_ORDER
 from domain.clock import Calendar, used_days_at
 from domain.project import Project, StepView, step_view
 from domain.status import DECIDED, DEPARTMENT_HOLDS, LIVE, OWNER_HOLDS
+from models.figures import open_problems_by_level
 from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
 from models.visibility import held_by, visible_to
 
@@ -377,18 +378,6 @@ async def project_counts(db: AsyncSession) -> dict[str, dict[str, int]]:
         "by_colour": await counts(ProjectRow.colour),
         "by_status": await counts(ProjectRow.status),
     }
-
-
-async def open_problems_by_level(db: AsyncSession) -> dict[str, int]:
-    """Open problems at each level of the ladder (levels without any left out)."""
-    rows = (
-        await db.exec(
-            select(col(ProblemRow.level), func.count())
-            .where(col(ProblemRow.status) == "open")
-            .group_by(col(ProblemRow.level))
-        )
-    ).all()
-    return {str(level): int(n) for level, n in sorted(rows)}
 
 
 async def stage_durations(db: AsyncSession) -> dict[str, dict[str, Any]]:

@@ -420,6 +420,11 @@ class CategoryBody(Strict):
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 BINDINGS = ("department", "stage", "organisation")
+EMAIL_ADDRESS = r"^(|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24})$"
+MOBILE_NUMBER = r"^(|\+?[0-9]{6,15})$"
+# Where notices reach a user; empty is none (removes it, in a change).
+EmailAddress = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_ADDRESS)]
+MobileNumber = Annotated[str, StringConstraints(max_length=16, pattern=MOBILE_NUMBER)]
 
 
 def _bound(data: Any, role: str, needs: str | None) -> Any:
@@ -442,6 +447,10 @@ class NewUser(Strict):
     username: Username
     password: Password
     display_name: DisplayName = ""
+    email: EmailAddress = Field(default="", description="Where notices are mailed (optional).")
+    mobile: MobileNumber = Field(
+        default="", description="Where the office's SMS or WeChat gateway reaches the user (optional)."
+    )
 
 
 class NewOwner(NewUser):
@@ -508,6 +517,8 @@ class UserUpdate(Strict):
     password: Password | None = None
     display_name: DisplayName | None = None
     unlock: StrictBool = Field(default=False, description="Lift a login lock.")
+    email: EmailAddress | None = Field(default=None, description="An e-mail address; empty removes it.")
+    mobile: MobileNumber | None = Field(default=None, description="A mobile number; empty removes it.")
 
 
 class CalendarOut(BaseModel):
@@ -526,8 +537,6 @@ class Token(BaseModel):
 
 # The languages of mails and gateway messages (the pages' own, web/i18n.py).
 Language = Literal["zh-CN", "en"]
-EMAIL_ADDRESS = r"^(|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24})$"
-MOBILE_NUMBER = r"^(|\+?[0-9]{6,15})$"
 
 
 class Me(BaseModel):
@@ -557,12 +566,8 @@ class NoticeSettings(Strict):
         default=None, description="Send notices to the office's SMS or WeChat gateway (true) or not (false)."
     )
     language: Language | None = Field(default=None, description="The language of mails and gateway messages.")
-    email: str | None = Field(
-        default=None, max_length=254, pattern=EMAIL_ADDRESS, description="An e-mail address; empty removes it."
-    )
-    mobile: str | None = Field(
-        default=None, max_length=16, pattern=MOBILE_NUMBER, description="A mobile number; empty removes it."
-    )
+    email: EmailAddress | None = Field(default=None, description="An e-mail address; empty removes it.")
+    mobile: MobileNumber | None = Field(default=None, description="A mobile number; empty removes it.")
 
 
 class NotificationOut(BaseModel):

@@ -32,11 +32,11 @@ async def read(settings: Settings, code: str) -> tuple[int, list[str], list[str]
     return row.version, [f"{e.seq}:{e.action}" for e in events], list(problems)
 
 
-async def publish(settings: Settings, project: object, version: int) -> bool:
+async def publish(settings: Settings, project: object, version: int, now: datetime = NOW) -> bool:
     engine = make_engine(settings.database_url)
     async with session_factory(engine)() as db:
         project.version = version  # type: ignore[attr-defined]
-        written = await write_project(db, project, NOW)  # type: ignore[arg-type]
+        written = await write_project(db, project, now)  # type: ignore[arg-type]
         await db.commit()
     await engine.dispose()
     return written
@@ -139,3 +139,39 @@ async def test_a_retry_on_the_same_worker_removes_its_lost_attempts_rows(setting
     assert events == [f"{e.seq}:{e.action}" for e in retry.pending_events]
     assert await write_remembered(settings, lost, 7000, remembered) is None  # stale: changes nothing
     assert await read(settings, base.code) == (7000, events, [])
+
+
+async def test_a_retry_at_the_same_version_but_later_replaces_the_lost_attempt(settings: Settings) -> None:
+    """An update's workflow task lost with the Temporal server leaves no trace in the history, so
+    its retry publishes at the same version; it runs later, and its state wins (chaos benchmark)."""
+    base = new_project()
+    base.code = "2026-310115-01-01-999995"
+    lost = base.model_copy(deep=True)
+    lost.act(OpenProblem(actor=OWNER, summary="lost with the server"), NOW)
+    assert await publish(settings, lost, 9000, now=NOW)
+
+    retry = base.model_copy(deep=True)
+    later = NOW + timedelta(seconds=8)
+    assert await publish(settings, retry, 9000, now=later)
+    version, events, problems = await read(settings, base.code)
+    assert version == 9000 and problems == []
+    assert events == [f"{e.seq}:{e.action}" for e in retry.pending_events]
+
+    assert not await publish(settings, lost, 9000, now=NOW)  # the lost attempt's write, late: changes nothing
+    assert await read(settings, base.code) == (9000, events, [])
+
+
+async def test_a_write_elsewhere_at_the_same_version_but_later_is_not_taken_for_ours(settings: Settings) -> None:
+    """A retry on another worker publishes at our version but later: what we remember no longer holds."""
+    base = new_project()
+    base.code = "2026-310115-01-01-999964"
+    ours = base.model_copy(deep=True)
+    ours.act(OpenProblem(actor=OWNER, summary="lost here"), NOW)
+    remembered = await write_remembered(settings, ours, 9000, None)
+    elsewhere = base.model_copy(deep=True)
+    assert await publish(settings, elsewhere, 9000, now=NOW + timedelta(seconds=8))
+    await mark_steps(settings, base.code)
+    ours.pending_events = []
+    assert await write_remembered(settings, ours, 10000, remembered) is not None
+    assert (await read(settings, base.code))[2] == [p.id for p in ours.problems]
+    assert set((await step_names(settings, base.code)).values()) == {s.name for s in ours.steps}

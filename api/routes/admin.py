@@ -51,7 +51,8 @@ async def create_user(body: UserCreate, user: Manager, db: SessionDep, key: Idem
 async def update_user(
     username: UsernamePath, body: UserUpdate, user: Manager, svc: ServicesDep, db: SessionDep
 ) -> UserOut:
-    """Deactivate or reactivate, reset the password, rename, or lift a login lock."""
+    """Deactivate or reactivate, reset the password, rename, lift a login lock, or set or remove the
+    e-mail address and the mobile number."""
     return await users.update_user(db, username, body, user, svc.callers)
 
 

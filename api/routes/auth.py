@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import ServicesDep, SessionDep, UserDep
-from api.errors import ApiError, refusals
+from api.errors import refusals
 from api.login import sign_in
 from api.schemas import Me, NoticeSettings, Token
-from models.tables import UserRow
+from api.users import change_notice_settings
 
 router = APIRouter(tags=["auth"])
 
@@ -33,12 +33,6 @@ async def me(user: UserDep) -> Me:
 async def change_notices(body: NoticeSettings, user: UserDep, svc: ServicesDep, db: SessionDep) -> Me:
     """Turn mailed or gateway notices on or off, choose their language, set or remove (empty) the
     e-mail address and the mobile number. The in-app notifications always stay."""
-    row = await db.get(UserRow, user.username)  # the caller is a cached copy; change the row itself
-    if row is None:
-        raise ApiError(401, "invalid_token", "the token's user no longer exists")
-    for field, value in body.model_dump(exclude_none=True).items():
-        setattr(row, field, value or None if field in ("email", "mobile") else value)
-    db.add(row)
-    await db.commit()
-    svc.callers.forget(row.username)
-    return Me.model_validate(row, from_attributes=True)
+    me = await change_notice_settings(db, user.username, body)
+    svc.callers.forget(user.username)  # the cached copy is older than this change
+    return me

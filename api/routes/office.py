@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from api.commands import CommandsDep
 from api.deps import ServicesDep, SessionDep, UserDep, actor_of, allowed
 from api.errors import refusals
+from api.health import dependency_checks
 from api.office import calendar_year, category_out, replace_calendar_year
 from api.queries import inbox, statistics
 from api.schemas import CalendarOut, CalendarYear, TaskOut
@@ -71,15 +71,6 @@ async def get_stats(user: Annotated[UserRow, allowed("read_statistics")], db: Se
 @router.get("/health", tags=["health"])
 async def health(svc: ServicesDep, db: SessionDep) -> JSONResponse:
     """Up, and whether Temporal and the database answer."""
-    checks: dict[str, bool] = {}
-    try:
-        await db.exec(text("SELECT 1"))  # type: ignore[call-overload]
-        checks["database"] = True
-    except Exception:
-        checks["database"] = False
-    try:
-        checks["temporal"] = await svc.temporal.service_client.check_health()
-    except Exception:
-        checks["temporal"] = False
+    checks = await dependency_checks(svc, db)
     ok = all(checks.values())
     return JSONResponse({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503)
