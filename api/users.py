@@ -89,10 +89,11 @@ async def update_user(db: AsyncSession, username: str, body: UserUpdate, by: Use
     return user_out(row)
 
 
-async def change_notice_settings(db: AsyncSession, username: str, body: NoticeSettings) -> Me:
+async def change_notice_settings(db: AsyncSession, username: str, body: NoticeSettings, callers: CallerCache) -> Me:
     """The user's own choices of how notices reach them (`PATCH /me/notifications`, the settings
     page): a field left out stays; an empty address or mobile number removes it. The row is read
-    here: the API's caller is a cached copy (api/callers.py), never written back."""
+    here: the API's caller is a cached copy (api/callers.py), never written back; `callers`
+    forgets it."""
     user = await db.get(UserRow, username)
     if user is None:
         raise ApiError(401, "invalid_token", "the token's user no longer exists")
@@ -100,4 +101,5 @@ async def change_notice_settings(db: AsyncSession, username: str, body: NoticeSe
         setattr(user, field, value or None if field in CONTACTS else value)
     db.add(user)
     await db.commit()
+    callers.forget(username)
     return Me.model_validate(user, from_attributes=True)

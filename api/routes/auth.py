@@ -33,6 +33,4 @@ async def me(user: UserDep) -> Me:
 async def change_notices(body: NoticeSettings, user: UserDep, svc: ServicesDep, db: SessionDep) -> Me:
     """Turn mailed or gateway notices on or off, choose their language, set or remove (empty) the
     e-mail address and the mobile number. The in-app notifications always stay."""
-    me = await change_notice_settings(db, user.username, body)
-    svc.callers.forget(user.username)  # the cached copy is older than this change
-    return me
+    return await change_notice_settings(db, user.username, body, svc.callers)
