@@ -30,6 +30,6 @@ async def test_an_owner_of_another_organisation_gets_404_not_403(api: Api) -> No
 
 
 async def test_a_project_that_was_never_created_is_404(api: Api) -> None:
-    code = make_project_code(2026, "310115", "01", "01", 99998)
+    code = make_project_code(2026, "310115", "01", "01", 88887)  # no test writes this one
     r = await api.post(DECISION.format(code=code), "reviewer-drc", json={"outcome": "approve"})
     assert_problem(r, 404, "not_found")
