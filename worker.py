@@ -23,6 +23,7 @@ from models.storage import make_storage
 from settings import Settings, get_settings
 from worker_metrics import WorkerMetrics
 from workflows.calendar import CalendarRolloutWorkflow
+from workflows.code_cache import cache_workflow_code
 from workflows.documents import DocumentCleanupWorkflow, schedule_cleanup
 from workflows.notifications import (
     DailyDigestWorkflow,
@@ -46,16 +47,18 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
     dispatcher = Dispatcher(sessions, channels, settings.notify_send_timeout_seconds)
     digester = Digester(sessions, calendar, settings.timezone, tuple(channels))
     cleanup = DocumentCleanup(sessions, make_storage(settings), timedelta(hours=settings.unattached_document_hours))
+    workflows = [
+        ProjectWorkflow,
+        CalendarRolloutWorkflow,
+        NotificationDispatcherWorkflow,
+        DailyDigestWorkflow,
+        DocumentCleanupWorkflow,
+    ]
+    cache_workflow_code(workflows)  # the sandbox imports them for every new instance: compile once
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[
-            ProjectWorkflow,
-            CalendarRolloutWorkflow,
-            NotificationDispatcherWorkflow,
-            DailyDigestWorkflow,
-            DocumentCleanupWorkflow,
-        ],
+        workflows=workflows,
         activities=[
             publisher.time_clocks,
             publisher.store_project,

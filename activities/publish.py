@@ -11,16 +11,17 @@ the timings).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Table, and_, delete, or_
+from sqlalchemy import Boolean, Table, and_, delete, literal_column, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from activities.written import NOTHING, Rows, Written, WrittenRows
 from domain.clock import ClockQuery, ClockTiming, compute_timing
 from domain.notices import notices
 from domain.project import Event, Problem, Project, Rectification, Step
@@ -32,6 +33,7 @@ from models.notification_store import write_notifications
 from models.tables import NO_DEADLINE, EventRow, NotificationRow, ProblemRow, ProjectRow, RectificationRow, StepRow
 
 log = structlog.get_logger("approvals.publish")
+Stored = Literal["stale", "new", "replaced"]
 
 
 class TimeClocks(BaseModel):
@@ -78,6 +80,7 @@ class Publisher:
         self._sessions = sessions
         self._calendar = calendar
         self._channels = channels
+        self._written = WrittenRows()  # what this worker last committed of each project
 
     @activity.defn(name="time_clocks")
     async def time_clocks(self, inp: TimeClocks) -> Timings:
@@ -88,11 +91,17 @@ class Publisher:
 
     @activity.defn(name="store_project")
     async def store_project(self, inp: StoreProject) -> None:
-        """Write the project at its version; a stale write changes nothing (see write_project)."""
+        """Write the project at its version (the rows that changed since this worker's last write of
+        it, when the read model still holds that); a stale write changes nothing (see write_changes)."""
+        code = inp.project.code
+        last = self._written.get(code)
+        self._written.forget(code)  # until this write is committed, the read model's state is unknown
         async with self._sessions() as session:
-            written = await write_project(session, inp.project, inp.now, self._channels)
+            written = await write_changes(session, inp.project, inp.now, self._channels, last)
             await session.commit()
-        self._logged(inp.project, written)
+        if written is not None:
+            self._written.put(code, written)
+        self._logged(inp.project, written is not None)
 
     @activity.defn(name="publish_project")
     async def publish_project(self, inp: LegacyPublishInput) -> LegacyPublishResult:
@@ -120,16 +129,76 @@ class Publisher:
 
 
 async def write_project(session: AsyncSession, project: Project, now: datetime, channels: tuple[str, ...] = ()) -> bool:
-    """Store the project at its version; a stale write (an older version, or the same version at the
-    same or an earlier `now`) changes nothing.
+    """Store the project at its version, every row of it; a stale write changes nothing. Returns
+    whether the project was written (see `write_changes`)."""
+    return await write_changes(session, project, now, channels) is not None
 
-    Returns whether the project was written. The newest version's events replace any that a
-    lost, retried attempt wrote under the same numbers, and rows that attempt created and this
-    state lacks are removed. The notices of the new events are written with them (the outbox:
-    a notification exists exactly when its event does), with a delivery per channel in `channels`.
+
+async def write_changes(
+    session: AsyncSession,
+    project: Project,
+    now: datetime,
+    channels: tuple[str, ...] = (),
+    last: Written | None = None,
+) -> Written | None:
+    """Store the project at its version; a stale write (an older version, or the same version at the
+    same or an earlier `now`) changes nothing (None).
+
+    The newest version's events replace any that a lost, retried attempt wrote under the same
+    numbers, and rows that attempt created and this state lacks are removed. The notices of the
+    new events are written with them (the outbox: a notification exists exactly when its event
+    does), with a delivery per channel in `channels`.
+
+    `last` is what this worker last committed of the project (activities/written.py). When the
+    read model still holds exactly that write (its version and its `now`), only the rows that
+    changed since are written; otherwise every row is. Returns what was written, for the caller
+    to remember after commit.
     """
     table: Table = ProjectRow.__table__  # type: ignore[attr-defined]
     row = project_row(project, now)
+    code = project.code
+    if last is not None and not (last.newer(project.version, now) and await _moved_on(session, table, row, last)):
+        last = None  # someone else wrote it since: what the read model holds is not known here
+    if last is None:
+        # Read (and lock) what the stored rows count for before they change: the totals move by the difference.
+        before = await totals.stored_contributions(session, code)
+        stored = await _upsert_newer(session, table, row)
+        if stored == "stale":
+            return None
+        last = NOTHING if stored == "new" else None  # a new project has no other rows to replace
+    else:
+        before = last.totals  # the read model holds exactly that write, and so what it counted for
+    rows: Rows = {
+        "steps": {s.key: step_row(code, s) for s in project.steps},
+        "problems": {p.id: problem_row(code, p) for p in project.problems},
+        "rectifications": {r.id: rectification_row(code, r) for r in project.rectifications},
+    }
+    await _upsert(session, EventRow, [event_row(code, e) for e in project.pending_events])
+    if last is None or last.event_seq > project.event_seq:
+        seq = project.event_seq
+        await session.execute(delete(EventRow).where(col(EventRow.code) == code, col(EventRow.seq) > seq))
+        await session.execute(
+            delete(NotificationRow).where(
+                col(NotificationRow.project_code) == code, col(NotificationRow.event_seq) > seq
+            )
+        )
+    await write_notifications(session, notices(project, project.pending_events), code, channels, now)
+    for name, ended in (("problems", ProblemRow), ("rectifications", RectificationRow)):
+        ids = set(rows[name])
+        if last is None or last.gone(name, ids):
+            await session.execute(delete(ended).where(col(ended.code) == code, col(ended.id).not_in(ids)))
+    for name, model in (("steps", StepRow), ("problems", ProblemRow), ("rectifications", RectificationRow)):
+        changed = [r for key, r in rows[name].items() if last is None or last.changed(name, key, r)]
+        await _upsert(session, model, changed)
+    counted = totals.contributions(row, rows["steps"].values(), rows["problems"].values())
+    # Last, so that the shared totals' rows stay locked for as short a time as possible.
+    await totals.add(session, totals.difference(counted, before))
+    return Written.of(project.version, now, project.event_seq, rows, counted)
+
+
+async def _upsert_newer(session: AsyncSession, table: Table, row: dict[str, Any]) -> Stored:
+    """Insert the project row, or replace it if ours is newer. `new` only when PostgreSQL says the
+    row was inserted (`xmax` is 0 for a row this statement inserted); SQLite cannot tell, `replaced`."""
     stmt = insert(session, table).values(row)
     # Newer: a higher version, or the same version published later. A workflow task lost with the
     # Temporal server (an update's, which the history never records) is retried at the same
@@ -142,36 +211,24 @@ async def write_project(session: AsyncSession, project: Project, now: datetime, 
             and_(table.c.version == stmt.excluded.version, table.c.updated_at < stmt.excluded.updated_at),
         ),
     )
-    code = project.code
-    # Read (and lock) what the stored rows count for before they change: the totals move by the difference.
-    before = await totals.stored_contributions(session, code)
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    inserted = literal_column("xmax = 0" if postgres else "0", Boolean())
     # RETURNING rather than rowcount: drivers disagree on rowcount for an upsert.
-    if (await session.execute(newer.returning(table.c.version))).first() is None:
-        return False
-    await _upsert(session, EventRow, [event_row(code, e) for e in project.pending_events])
-    await session.execute(delete(EventRow).where(col(EventRow.code) == code, col(EventRow.seq) > project.event_seq))
-    await session.execute(
-        delete(NotificationRow).where(
-            col(NotificationRow.project_code) == code, col(NotificationRow.event_seq) > project.event_seq
-        )
-    )
-    await write_notifications(session, notices(project, project.pending_events), code, channels, now)
-    problem_ids = [p.id for p in project.problems]
-    await session.execute(
-        delete(ProblemRow).where(col(ProblemRow.code) == code, col(ProblemRow.id).not_in(problem_ids))
-    )
-    rect_ids = [r.id for r in project.rectifications]
-    await session.execute(
-        delete(RectificationRow).where(col(RectificationRow.code) == code, col(RectificationRow.id).not_in(rect_ids))
-    )
-    steps = [step_row(code, s) for s in project.steps]
-    problems = [problem_row(code, p) for p in project.problems]
-    await _upsert(session, StepRow, steps)
-    await _upsert(session, ProblemRow, problems)
-    await _upsert(session, RectificationRow, [rectification_row(code, r) for r in project.rectifications])
-    # Last, so that the shared totals' rows stay locked for as short a time as possible.
-    await totals.add(session, totals.difference(totals.contributions(row, steps, problems), before))
-    return True
+    found = (await session.execute(newer.returning(table.c.version, inserted))).first()
+    if found is None:
+        return "stale"
+    return "new" if found[1] else "replaced"
+
+
+async def _moved_on(session: AsyncSession, table: Table, row: dict[str, Any], last: Written) -> bool:
+    """Replace the project row only if it still holds `last`'s write (version and time); whether it did.
+
+    The row lock this takes also orders concurrent publishes of the project, as the upsert's does.
+    """
+    held = (table.c.code == row["code"]) & (table.c.version == last.version) & (table.c.updated_at == last.now)
+    values = {k: v for k, v in row.items() if k not in ("code", "created_at")}
+    moved = update(table).where(held).values(values).returning(table.c.version)
+    return (await session.execute(moved)).first() is not None
 
 
 async def forget_project(session: AsyncSession, code: str) -> None:
@@ -184,14 +241,22 @@ async def forget_project(session: AsyncSession, code: str) -> None:
 
 async def _upsert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
     # One statement executed with many rows (not VALUES built per call), so SQLAlchemy compiles
-    # it once and caches it: compiling was half the cost of a publish.
+    # it once and caches it: compiling was half the cost of a publish. The statement itself is
+    # built once per table and dialect too: building its SET clause cost more than the rows.
     if not rows:
         return
     table: Table = model.__table__
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = insert(session, table)
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    stmt = _UPSERTS.get((table.name, dialect))
+    if stmt is None:
+        keys = [c.name for c in table.primary_key.columns]
+        base = insert(session, table)
+        updates = {c.name: base.excluded[c.name] for c in table.columns if c.name not in keys}
+        stmt = _UPSERTS[(table.name, dialect)] = base.on_conflict_do_update(index_elements=keys, set_=updates)
+    await session.execute(stmt, rows)
+
+
+_UPSERTS: dict[tuple[str, str], Any] = {}  # (table, dialect) -> the upsert statement of `_upsert`
 
 
 def project_row(project: Project, now: datetime) -> dict[str, Any]:

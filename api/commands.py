@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from fastapi import Depends
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import (
@@ -26,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Acting, ServicesDep
 from api.errors import ApiError
+from api.queries import visible_project
 from api.schemas import ActionOut
 from domain.access import Actor
 from domain.catalog import Catalog
@@ -98,9 +100,10 @@ def not_confirmed() -> ApiError:
 class Commands:
     """Sends actions to project workflows; one instance per request."""
 
-    def __init__(self, client: Client, settings: Settings) -> None:
+    def __init__(self, client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.client = client
         self.settings = settings
+        self.sessions = sessions
 
     async def create_project(
         self, db: AsyncSession, catalog: Catalog, actor: Actor, body: dict[str, Any], request_key: str | None
@@ -169,7 +172,14 @@ class Commands:
         """Send one action as a validated update; the answer arrives once the read model holds it."""
         handle = self.client.get_workflow_handle(acting.code)
         sent = handle.execute_update(update, action, id=_update_id(acting.request_key))  # type: ignore[call-overload]
-        result = await self._answer(sent, acting.code)
+        try:
+            result = await self._answer(sent, acting.code)
+        except ApiError as err:
+            if err.code == "project_closed" and acting.seen_by_workflow:
+                # No running workflow, and nobody has checked visibility yet: 404 before 409.
+                async with self.sessions() as db:
+                    await visible_project(db, acting.actor, acting.code)
+            raise
         log.info(
             "project_action",
             project_code=acting.code,
@@ -217,9 +227,9 @@ def _update_id(request_key: str | None) -> str:
     return f"req-{request_key}" if request_key else str(uuid.uuid4())
 
 
-def commands(svc: ServicesDep) -> Commands:
+async def commands(svc: ServicesDep) -> Commands:
     """The write side for this request."""
-    return Commands(svc.temporal, svc.settings)
+    return Commands(svc.temporal, svc.settings, svc.sessions)
 
 
 CommandsDep = Annotated[Commands, Depends(commands)]

@@ -8,7 +8,7 @@ project gets 404 before any 403 could hint that it exists.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import structlog
@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from api.callers import CallerCache, token_counts
 from api.errors import DATABASE_DOWN, ApiError
 from api.queries import owning_project, visible_project
 from api.schemas import PROJECT_CODE, PROJECT_CODE_RULES
 from api.security import read_claims
-from domain.access import Actor, require_role
+from domain.access import Actor, may_attempt, require_role
 from domain.codes import validate_project_code
 from models.calendar_store import CalendarSource
 from models.storage import Storage
@@ -39,10 +40,12 @@ class Services:
     temporal: Client
     calendar: CalendarSource
     storage: Storage  # the bytes of uploaded documents
+    callers: CallerCache = field(default_factory=CallerCache)  # users of recent tokens, for a few seconds
 
 
-def services(request: Request) -> Services:
-    """The application's shared services."""
+async def services(request: Request) -> Services:
+    """The application's shared services (async, as every dependency on the hot path: FastAPI runs a
+    plain function dependency in a worker thread, a hop that cost more than the function)."""
     found: Services = request.app.state.services
     return found
 
@@ -78,19 +81,17 @@ async def user_for_token(db: AsyncSession, settings: Settings, token: str) -> Us
     (a password reset or a deactivation): the one check behind bearer tokens and page sessions."""
     claims = read_claims(token, settings.secret_key)
     user = await db.get(UserRow, claims[0]) if claims else None
-    if user is None or claims is None or not user.active:
-        return None
-    if user.tokens_valid_after is not None and claims[1] < user.tokens_valid_after:
-        return None
-    return user
+    return user if claims is not None and token_counts(user, claims[1]) else None
 
 
 async def current_user(svc: ServicesDep, db: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> UserRow:
-    """The caller named by a valid bearer token (401 otherwise)."""
+    """The caller named by a valid bearer token (401 otherwise), its row from the short-lived cache
+    (api/callers.py): a detached copy, so a route that changes the user reads the row itself."""
     if not token:
         raise ApiError(401, "not_authenticated", "a bearer token is required")
-    user = await user_for_token(db, svc.settings, token)
-    if user is None:
+    claims = read_claims(token, svc.settings.secret_key)
+    user = await svc.callers.user(db, claims[0]) if claims else None
+    if claims is None or user is None or not token_counts(user, claims[1]):
         raise ApiError(401, "invalid_token", "the token is invalid, expired, or issued before a password reset")
     return user
 
@@ -158,6 +159,9 @@ class Acting:
     actor: Actor
     request_key: str | None
     item_id: str = ""  # the step, problem or rectification acted on
+    # Visibility left to the workflow's validator (its 404); a project without a running
+    # workflow is then checked against the read model (api/commands.py).
+    seen_by_workflow: bool = False
 
 
 def request_key(user: UserRow, key: str | None) -> str | None:
@@ -165,15 +169,28 @@ def request_key(user: UserRow, key: str | None) -> str | None:
     return f"{user.username}:{key}" if key else None
 
 
-def on_project(action: str) -> Any:
-    """A dependency for a route acting on `{code}`: 404 unless visible, then the role gate (403)."""
+def on_project(action: str, seen_by_workflow: bool = False) -> Any:
+    """A dependency for a route acting on `{code}`: 404 unless visible, then the role gate (403).
+
+    With `seen_by_workflow` (a route that only sends the update), a caller whose role may attempt
+    the action skips the read model: the update's validator answers the same 404 from the
+    project's own state. A role the gate refuses is still checked here, 404 before 403.
+    """
 
     async def resolve(code: CodePath, user: UserDep, db: SessionDep, key: IdempotencyKey = None) -> Acting:
         code = validate_project_code(code)
-        await visible_project(db, actor_of(user), code)
-        return _gated(user, action, code, key)
+        seen = await _seen(db, actor_of(user), action, code, seen_by_workflow)
+        return _gated(user, action, code, key, seen_by_workflow=seen)
 
     return Depends(resolve)
+
+
+async def _seen(db: AsyncSession, actor: Actor, action: str, code: str, by_workflow: bool) -> bool:
+    """Whether the workflow is left to check visibility; otherwise the read model does, now (404)."""
+    if by_workflow and may_attempt(actor, action):
+        return True
+    await visible_project(db, actor, code)
+    return False
 
 
 StepPath = Annotated[
@@ -181,15 +198,15 @@ StepPath = Annotated[
 ]
 
 
-def on_step(action: str) -> Any:
+def on_step(action: str, seen_by_workflow: bool = False) -> Any:
     """The same for a route acting on a step `{code}/steps/{step}`; the step key is the item acted on."""
 
     async def resolve(
         code: CodePath, step: StepPath, user: UserDep, db: SessionDep, key: IdempotencyKey = None
     ) -> Acting:
         code = validate_project_code(code)
-        await visible_project(db, actor_of(user), code)
-        return _gated(user, action, code, key, step)
+        seen = await _seen(db, actor_of(user), action, code, seen_by_workflow)
+        return _gated(user, action, code, key, step, seen)
 
     return Depends(resolve)
 
@@ -216,7 +233,9 @@ def on_rectification(action: str) -> Any:
     return Depends(resolve)
 
 
-def _gated(user: UserRow, action: str, code: str, key: str | None, item_id: str = "") -> Acting:
+def _gated(
+    user: UserRow, action: str, code: str, key: str | None, item_id: str = "", seen_by_workflow: bool = False
+) -> Acting:
     actor = actor_of(user)
     require_role(actor, action)
-    return Acting(code=code, actor=actor, request_key=request_key(user, key), item_id=item_id)
+    return Acting(code, actor, request_key(user, key), item_id, seen_by_workflow)

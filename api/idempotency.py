@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import ColumnElement, delete, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import DATABASE_DOWN, database_unavailable, problem
 from api.security import read_token
+from models.db import insert
 from models.tables import IdempotencyRow
 
 WAIT_SECONDS = 30.0
@@ -65,7 +65,8 @@ class IdempotencyMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         key = headers.get("idempotency-key")
         services = scope["app"].state.services
-        username = _caller(headers.get("authorization", ""), services.settings.secret_key)
+        # No key, nothing to record: the token is read (again) only for a request that has one.
+        username = _caller(headers.get("authorization", ""), services.settings.secret_key) if key else None
         if not key or username is None:
             await self.app(scope, receive, send)
             return
@@ -114,19 +115,12 @@ class IdempotencyMiddleware:
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         while True:
             async with sessions() as db:
+                # The first request with a key (the usual case) claims it in one statement.
+                if await _claimed(db, username, key, fingerprint):
+                    return None
                 row = await db.get(IdempotencyRow, (username, key))
-                if row is None:
-                    db.add(
-                        IdempotencyRow(
-                            username=username, key=key, fingerprint=fingerprint, created_at=datetime.now(UTC)
-                        )
-                    )
-                    try:
-                        await db.commit()
-                        return None
-                    except IntegrityError:
-                        await db.rollback()
-                        continue
+                if row is None:  # the claim was forgotten meanwhile (a 5xx answer): try again
+                    continue
                 if row.status_code is None and _abandoned(row, stale_after):
                     # The API that claimed the key died before answering: forget its claim.
                     stale = _where(username, key) & col(IdempotencyRow.status_code).is_(None)
@@ -161,6 +155,16 @@ class IdempotencyMiddleware:
                 stored = json.dumps({"media_type": media, "body": body, "headers": kept})
                 await db.execute(update(IdempotencyRow).where(where).values(status_code=captured.status, body=stored))
             await db.commit()
+
+
+async def _claimed(db: AsyncSession, username: str, key: str, fingerprint: str) -> bool:
+    """Insert the claim unless the key is taken; whether this request took it."""
+    table = IdempotencyRow.__table__  # type: ignore[attr-defined]
+    values = {"username": username, "key": key, "fingerprint": fingerprint, "created_at": datetime.now(UTC)}
+    claim = insert(db, table).values(values).on_conflict_do_nothing(index_elements=["username", "key"])
+    taken = (await db.execute(claim.returning(table.c.key))).first() is not None
+    await db.commit()
+    return taken
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.callers import CallerCache
 from api.errors import ApiError, not_found
 from api.schemas import Me, NoticeSettings, UserCreate, UserUpdate
 from domain.codes import validate_credit_code
@@ -57,9 +58,10 @@ async def create_user(db: AsyncSession, body: UserCreate) -> UserOut:
     return user_out(row)
 
 
-async def update_user(db: AsyncSession, username: str, body: UserUpdate, by: UserRow) -> UserOut:
+async def update_user(db: AsyncSession, username: str, body: UserUpdate, by: UserRow, callers: CallerCache) -> UserOut:
     """Deactivate or reactivate, reset the password, rename, lift a login lock, or set or remove
-    (empty) the e-mail address and the mobile number (404 for no such user, 409 `cannot_deactivate_self`)."""
+    (empty) the e-mail address and the mobile number (404 for no such user, 409 `cannot_deactivate_self`);
+    `callers` forgets the user's cached row."""
     row = await db.get(UserRow, username)
     if row is None:
         raise not_found(f"user {username}")
@@ -83,14 +85,21 @@ async def update_user(db: AsyncSession, username: str, body: UserUpdate, by: Use
             setattr(row, contact, given or None)
     db.add(row)
     await db.commit()
+    callers.forget(username)  # this instance honours a cut-off at once (api/callers.py)
     return user_out(row)
 
 
-async def change_notice_settings(db: AsyncSession, user: UserRow, body: NoticeSettings) -> Me:
+async def change_notice_settings(db: AsyncSession, username: str, body: NoticeSettings, callers: CallerCache) -> Me:
     """The user's own choices of how notices reach them (`PATCH /me/notifications`, the settings
-    page): a field left out stays; an empty address or mobile number removes it."""
+    page): a field left out stays; an empty address or mobile number removes it. The row is read
+    here: the API's caller is a cached copy (api/callers.py), never written back; `callers`
+    forgets it."""
+    user = await db.get(UserRow, username)
+    if user is None:
+        raise ApiError(401, "invalid_token", "the token's user no longer exists")
     for field, value in body.model_dump(exclude_none=True).items():
         setattr(user, field, value or None if field in CONTACTS else value)
     db.add(user)
     await db.commit()
+    callers.forget(username)
     return Me.model_validate(user, from_attributes=True)

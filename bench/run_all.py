@@ -38,6 +38,11 @@ def summarise(results: dict[str, dict[str, Any] | str]) -> list[str]:
                 f"creation {creation['projects_per_s']} projects/s (target >= {decision_latency.THROUGHPUT_TARGET}): "
                 f"{verdict(creation['throughput_target_met'])}"
             )
+            lines.append(
+                f"creation / bare update-with-start {creation['projects_per_s']} / "
+                f"{creation['bare_update_with_start_per_s']} = {creation['ratio_to_bare']} "
+                f"(target >= {decision_latency.CREATION_RATIO_TARGET}): {verdict(creation['ratio_target_met'])}"
+            )
         else:
             lines.append(
                 f"escalation delay p99 {figures['delay']['p99_s']} s over {figures['projects']} projects, "

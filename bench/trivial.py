@@ -1,7 +1,9 @@
-"""The bare baseline: a trivial workflow whose one update increments a counter, run by an in-process worker."""
+"""The bare baselines: a trivial workflow whose one update increments a counter, run by an in-process
+worker; timed as one update on a running workflow, and as update-with-start (a creation's shape)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
@@ -10,7 +12,8 @@ from types import TracebackType
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 # Workflows of the baseline end by themselves after this long even if nobody signals them.
@@ -101,3 +104,39 @@ class BareBaseline:
         for handle in self.handles:
             await handle.signal(CounterWorkflow.finish, Finish())
         await self.worker.__aexit__(kind, exc, tb)
+
+
+async def bare_creation_rate(client: Client, clients: int, seconds: float) -> float:
+    """Counter workflows started per second by update-with-start, `clients` callers for `seconds`:
+    what the Temporal server alone does for the shape of a creation (start plus one update)."""
+    task_queue = f"bench-bare-start-{uuid.uuid4().hex[:8]}"
+    prefix = f"bench-start-{uuid.uuid4().hex[:6]}"
+    started: list[str] = []
+
+    async def caller(n: int) -> None:
+        k = 0
+        while time.monotonic() < stop_at:
+            workflow_id = f"{prefix}-{n}-{k}"
+            k += 1
+            start = WithStartWorkflowOperation(
+                CounterWorkflow.run,
+                CounterInput(),
+                id=workflow_id,
+                task_queue=task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+            await client.execute_update_with_start_workflow(
+                CounterWorkflow.increment, Increment(), start_workflow_operation=start
+            )
+            started.append(workflow_id)
+
+    async with Worker(client, task_queue=task_queue, workflows=[CounterWorkflow]):
+        begun = time.monotonic()
+        stop_at = begun + seconds
+        async with asyncio.TaskGroup() as group:
+            for n in range(clients):
+                group.create_task(caller(n))
+        rate = len(started) / (time.monotonic() - begun)
+        for workflow_id in started:
+            await client.get_workflow_handle(workflow_id).signal(CounterWorkflow.finish, Finish())
+    return rate

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel
 
 from domain.catalog import Stage
-from domain.errors import forbidden
+from domain.errors import ActionRefused, forbidden
 
 if TYPE_CHECKING:
     from domain.project.state import ProjectState, Step
@@ -93,10 +93,15 @@ def may_see(actor: Actor, project: ProjectState) -> bool:
     return False
 
 
+def may_attempt(actor: Actor, action: str) -> bool:
+    """Whether the actor's role may attempt the action at all."""
+    return actor.role in GATES[action]
+
+
 def require_role(actor: Actor, action: str) -> None:
     """403 unless the actor's role may attempt the action at all."""
     allowed = GATES[action]
-    if actor.role not in allowed:
+    if not may_attempt(actor, action):
         needs = ", ".join(r for r in ROLES if r in allowed)
         raise forbidden("forbidden_role", f"role {actor.role} may not do this (needs {needs})")
 
@@ -106,6 +111,12 @@ def is_applicant(actor: Actor, project: ProjectState) -> bool:
     if actor.role == "owner":
         return actor.organisation == project.owner_org
     return actor.role == "agent" and actor.username == project.agent
+
+
+def require_visible(actor: Actor, project: ProjectState) -> None:
+    """404 unless the actor may see the project: the API's answer for a project it may not see."""
+    if not may_see(actor, project):
+        raise ActionRefused("not_found", f"project {project.code} not found", status=404)
 
 
 def require_applicant(actor: Actor, project: ProjectState) -> None:

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from activities.publish import forget_project, write_project
+from activities.publish import forget_project, write_changes, write_project
+from activities.written import Written
 from api.queries import statistics_of
 from bench.city import OWNER as CITY_OWNER
 from bench.city import T_CODE, Driver, build
@@ -24,12 +26,13 @@ from domain.project import OpenProblem, Project
 from launch.databases import create_database, drop_database, migrate
 from models import totals
 from models.db import make_engine, session_factory
-from models.tables import EventRow, ProblemRow, ProjectRow
+from models.tables import EventRow, ProblemRow, ProjectRow, StepRow
 from settings import Settings
 from tests.domain.support import OWNER, new_project
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
+STEP = "project_approval"
 
 
 async def read(settings: Settings, code: str) -> tuple[int, list[str], list[str]]:
@@ -74,6 +77,82 @@ async def test_a_retried_attempt_replaces_what_its_lost_first_attempt_wrote(sett
     assert await read(settings, base.code) == (7000, events, [])
     assert await publish(settings, first, 7001)  # one above: the newer state wins
     assert (await read(settings, base.code))[2] == [p.id for p in first.problems]
+
+
+async def write_remembered(settings: Settings, project: Project, version: int, last: Written | None) -> Written | None:
+    """One publish as the worker makes it: with what it last committed of the project."""
+    engine = make_engine(settings.database_url)
+    async with session_factory(engine)() as db:
+        project.version = version
+        written = await write_changes(db, project, NOW, (), last)
+        await db.commit()
+    await engine.dispose()
+    return written
+
+
+async def step_names(settings: Settings, code: str) -> dict[str, str]:
+    engine = make_engine(settings.database_url)
+    async with session_factory(engine)() as db:
+        rows = (await db.exec(select(StepRow).where(col(StepRow.code) == code))).all()
+    await engine.dispose()
+    return {r.key: r.name for r in rows}
+
+
+async def mark_steps(settings: Settings, code: str) -> None:
+    """Change every step row behind the writer's back (the project row's version stays)."""
+    engine = make_engine(settings.database_url)
+    async with session_factory(engine)() as db:
+        await db.execute(update(StepRow).where(col(StepRow.code) == code).values(name="untouched"))
+        await db.commit()
+    await engine.dispose()
+
+
+async def test_a_publish_rewrites_only_the_rows_that_changed(settings: Settings) -> None:
+    project = new_project()
+    project.code = "2026-310115-01-01-999988"
+    first = await write_remembered(settings, project, 1000, None)
+    assert first is not None
+    await mark_steps(settings, project.code)
+    project.pending_events = []
+    project.act(OpenProblem(actor=OWNER, summary="one problem", step=STEP), NOW + timedelta(seconds=1))
+    second = await write_remembered(settings, project, 2000, first)
+    assert second is not None
+    names = await step_names(settings, project.code)
+    changed = {key for key, row in second.rows["steps"].items() if row != first.rows["steps"][key]}
+    assert names == {s.key: s.name if s.key in changed else "untouched" for s in project.steps}
+    assert (await read(settings, project.code))[2] == [p.id for p in project.problems]
+
+
+async def test_a_publish_writes_every_row_when_someone_else_wrote_since(settings: Settings) -> None:
+    """Another writer (a lost attempt elsewhere) moved the project on: nothing remembered holds."""
+    base = new_project()
+    base.code = "2026-310115-01-01-999980"
+    remembered = await write_remembered(settings, base.model_copy(deep=True), 1000, None)
+    elsewhere = base.model_copy(deep=True)
+    elsewhere.act(OpenProblem(actor=OWNER, summary="lost attempt"), NOW + timedelta(seconds=1))
+    assert await publish(settings, elsewhere, 5000)
+    await mark_steps(settings, base.code)
+    retry = base.model_copy(deep=True)
+    assert await write_remembered(settings, retry, 7000, remembered) is not None
+    version, events, problems = await read(settings, base.code)
+    assert (version, problems) == (7000, [])
+    assert events == [f"{e.seq}:{e.action}" for e in retry.pending_events]
+    assert set((await step_names(settings, base.code)).values()) == {s.name for s in retry.steps}
+
+
+async def test_a_retry_on_the_same_worker_removes_its_lost_attempts_rows(settings: Settings) -> None:
+    base = new_project()
+    base.code = "2026-310115-01-01-999972"
+    lost = base.model_copy(deep=True)
+    lost.act(OpenProblem(actor=OWNER, summary="lost attempt"), NOW + timedelta(seconds=1))
+    remembered = await write_remembered(settings, lost, 5000, None)
+    retry = base.model_copy(deep=True)
+    assert await write_remembered(settings, retry, 7000, remembered) is not None
+    version, events, problems = await read(settings, base.code)
+    assert (version, problems) == (7000, [])
+    assert events == [f"{e.seq}:{e.action}" for e in retry.pending_events]
+    assert await write_remembered(settings, lost, 7000, remembered) is None  # stale: changes nothing
+    assert await read(settings, base.code) == (7000, events, [])
 
 
 async def test_a_retry_at_the_same_version_but_later_replaces_the_lost_attempt(settings: Settings) -> None:
@@ -179,3 +258,19 @@ async def test_the_running_totals_equal_the_totals_of_the_rows(fresh_db: AsyncSe
     assert shown["problems"]["resolved"] > 0 and set(shown["problems"]["open_by_level"]) >= {"1"}
     assert sum(d["ratings"] for d in shown["departments"].values()) > 0
     assert sum(shown["projects"]["by_status"].values()) == len(chains) - 1
+
+
+async def test_a_write_elsewhere_at_the_same_version_but_later_is_not_taken_for_ours(settings: Settings) -> None:
+    """A retry on another worker publishes at our version but later: what we remember no longer holds."""
+    base = new_project()
+    base.code = "2026-310115-01-01-999964"
+    ours = base.model_copy(deep=True)
+    ours.act(OpenProblem(actor=OWNER, summary="lost here"), NOW)
+    remembered = await write_remembered(settings, ours, 9000, None)
+    elsewhere = base.model_copy(deep=True)
+    assert await publish(settings, elsewhere, 9000, now=NOW + timedelta(seconds=8))
+    await mark_steps(settings, base.code)
+    ours.pending_events = []
+    assert await write_remembered(settings, ours, 10000, remembered) is not None
+    assert (await read(settings, base.code))[2] == [p.id for p in ours.problems]
+    assert set((await step_names(settings, base.code)).values()) == {s.name for s in ours.steps}

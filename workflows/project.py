@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.publish import LegacyPublishInput, Publisher, StoreProject, TimeClocks
+    from domain.access import require_visible
     from domain.clock import Counting
     from domain.errors import ActionRefused
     from domain.project import (
@@ -190,7 +191,11 @@ class ProjectWorkflow:
         return ActionResult(version=self.project.version, created_id=created, step=step)
 
     def _validate(self, action: Action) -> None:
+        # Visibility first, so a caller who may not see the project gets the API's 404 before any
+        # 403 (the API leaves this check to the validator: api/deps.py). Validators do not run on
+        # replay, so this adds nothing to the history.
         try:
+            require_visible(action.actor, self.project)
             self.project.check(action)
         except ActionRefused as err:
             raise refused(err) from None

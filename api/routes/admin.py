@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from api import users
-from api.deps import IdempotencyKey, SessionDep, allowed
+from api.deps import IdempotencyKey, ServicesDep, SessionDep, allowed
 from api.errors import refusals
 from api.office import save_category_body
 from api.schemas import CategoryBody, UserCreate, UserUpdate
@@ -48,10 +48,12 @@ async def create_user(body: UserCreate, user: Manager, db: SessionDep, key: Idem
 @router.patch(
     "/users/{username}", response_model=UserOut, responses=refusals("forbidden_role", "cannot_deactivate_self")
 )
-async def update_user(username: UsernamePath, body: UserUpdate, user: Manager, db: SessionDep) -> UserOut:
+async def update_user(
+    username: UsernamePath, body: UserUpdate, user: Manager, svc: ServicesDep, db: SessionDep
+) -> UserOut:
     """Deactivate or reactivate, reset the password, rename, lift a login lock, or set or remove the
     e-mail address and the mobile number."""
-    return await users.update_user(db, username, body, user)
+    return await users.update_user(db, username, body, user, svc.callers)
 
 
 @router.put(

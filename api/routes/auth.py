@@ -30,7 +30,7 @@ async def me(user: UserDep) -> Me:
 
 
 @router.patch("/me/notifications", response_model=Me)
-async def change_notices(body: NoticeSettings, user: UserDep, db: SessionDep) -> Me:
+async def change_notices(body: NoticeSettings, user: UserDep, svc: ServicesDep, db: SessionDep) -> Me:
     """Turn mailed or gateway notices on or off, choose their language, set or remove (empty) the
     e-mail address and the mobile number. The in-app notifications always stay."""
-    return await change_notice_settings(db, user, body)
+    return await change_notice_settings(db, user.username, body, svc.callers)

@@ -128,4 +128,4 @@ for route in (
         status_code=201,
     ),
 ):
-    action_route(router, route, on_project)
+    action_route(router, route, lambda gate: on_project(gate, seen_by_workflow=True))

@@ -80,4 +80,4 @@ for route in (
         target="step",
     ),
 ):
-    action_route(router, route, on_step)
+    action_route(router, route, lambda gate: on_step(gate, seen_by_workflow=True))

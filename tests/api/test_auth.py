@@ -14,7 +14,9 @@ from pydantic import ValidationError
 from sqlalchemy import update
 from sqlmodel import col
 
+from api.callers import TTL_SECONDS
 from api.login import LOCK_MINUTES, MAX_FAILURES
+from api.main import create_app
 from models.db import make_engine, session_factory
 from models.tables import UserRow
 from settings import DEFAULT_SECRET, Settings
@@ -27,7 +29,7 @@ from tests.api.support import (
     unsigned_token,
     user_row,
 )
-from tests.conftest import Api
+from tests.conftest import Api, open_api
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -117,12 +119,54 @@ async def test_an_inactive_user_cannot_log_in(api: Api, settings: Settings) -> N
     assert_problem(await login(api, username, password), 401, "invalid_credentials")
 
 
-async def test_a_token_dies_with_its_users_deactivation(api: Api, settings: Settings) -> None:
+@pytest.mark.parametrize("change", [{"active": False}, {"password": "a-new-password-1"}])
+async def test_a_reset_or_deactivation_through_the_api_ends_tokens_at_once(
+    api: Api, settings: Settings, change: dict[str, object]
+) -> None:
+    username, password = await make_user(settings, "office")
+    token = (await login(api, username, password)).json()["access_token"]
+    assert (await api.client.get("/me", headers=bearer(token))).status_code == 200  # now cached
+    r = await api.call("PATCH", f"/users/{username}", "office-1", json=change)
+    assert r.status_code == 200, r.text
+    assert_problem(await api.client.get("/me", headers=bearer(token)), 401, "invalid_token")
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_deactivation_made_elsewhere_ends_tokens_within_the_cache_bound(settings: Settings) -> None:
+    """Another API instance (or the database itself) deactivates: this one notices within TTL_SECONDS."""
+    app = create_app(settings)
+    async for api in open_api(app):
+        clock = Clock()
+        app.state.services.callers.clock = clock
+        username, password = await make_user(settings, "office")
+        token = (await login(api, username, password)).json()["access_token"]
+        assert (await api.client.get("/me", headers=bearer(token))).status_code == 200
+        await set_user(settings, username, active=False)
+        clock.now += TTL_SECONDS - 0.5
+        assert (await api.client.get("/me", headers=bearer(token))).status_code == 200  # the documented bound
+        clock.now += 0.5
+        assert_problem(await api.client.get("/me", headers=bearer(token)), 401, "invalid_token")
+
+
+async def test_changing_ones_notices_keeps_a_reset_made_meanwhile(api: Api, settings: Settings) -> None:
+    """The caller's row is a cached copy: PATCH /me/notifications must not write its stale password back."""
     username, password = await make_user(settings, "office")
     token = (await login(api, username, password)).json()["access_token"]
     assert (await api.client.get("/me", headers=bearer(token))).status_code == 200
-    await set_user(settings, username, active=False)
-    assert_problem(await api.client.get("/me", headers=bearer(token)), 401, "invalid_token")
+    await set_user(settings, username, password_hash="reset-elsewhere")
+    r = await api.client.patch("/me/notifications", json={"language": "en"}, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    row = await user_row(settings, username)
+    assert (row.password_hash, row.language) == ("reset-elsewhere", "en")
 
 
 @pytest.mark.parametrize("kind", ["expired", "forged", "unsigned", "garbage", "empty"])

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from api.deps import SessionDep
+from api.deps import ServicesDep, SessionDep
 from api.schemas import Me, NoticeSettings
 from api.users import change_notice_settings
 from web.labels import N_
@@ -35,7 +35,7 @@ async def my_settings(request: Request, user: Caller, saved: bool = False) -> Re
 
 
 @router.post("/my/settings", dependencies=[FormChecked])
-async def save_settings(request: Request, user: Caller, db: SessionDep) -> Response:
+async def save_settings(request: Request, user: Caller, svc: ServicesDep, db: SessionDep) -> Response:
     """A box left unticked turns its channel off; an empty address or number removes it."""
     form = await request.form()
     given = {name: value.strip() for name in TEXTS if isinstance(value := form.get(name), str)}
@@ -45,5 +45,5 @@ async def save_settings(request: Request, user: Caller, db: SessionDep) -> Respo
     except ValidationError as err:
         me = Me.model_validate(user, from_attributes=True)
         return settings_page(request, me, 422, errors=field_errors(request, err), given={**given, **switches})
-    await change_notice_settings(db, user, body)
+    await change_notice_settings(db, user.username, body, svc.callers)
     return see_other("/my/settings?saved=true")

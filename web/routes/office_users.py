@@ -194,7 +194,9 @@ async def create_user(request: Request, db: SessionDep) -> Response:
 
 
 @router.post("/office/users/{username}", dependencies=[FormChecked])
-async def change_user(request: Request, username: UsernamePath, user: Caller, db: SessionDep) -> Response:
+async def change_user(
+    request: Request, username: UsernamePath, user: Caller, svc: ServicesDep, db: SessionDep
+) -> Response:
     """Deactivate, reactivate, unlock, reset the password or change the e-mail address and mobile
     number, as `PATCH /users/{username}` does."""
     lang = caller_language(request)
@@ -208,7 +210,7 @@ async def change_user(request: Request, username: UsernamePath, user: Caller, db
         if isinstance(value := form.get(name, ""), str)
     }
     try:
-        await users.update_user(db, username, UserUpdate.model_validate(fields), user)
+        await users.update_user(db, username, UserUpdate.model_validate(fields), user, svc.callers)
     except ValidationError as err:
         wrong = [str(e["loc"][-1]) for e in err.errors() if e["loc"]] or ["password"]
         errors = {f"{name}-{username}": lang.gettext(FIELD_HELP.get(name, CHECK_THIS)) for name in wrong}
