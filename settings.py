@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     task_queue: str = "approvals"
     # One working day lasts this many wall-clock seconds; 0 means the real calendar.
     workday_seconds: float = 0
+    # With a compressed day: count statutory limits in whole compressed days, which close every
+    # workday_seconds, so every step due on a day falls due at the same instant (docs/time.md).
+    workday_whole_days: bool = False
     secret_key: str = DEFAULT_SECRET
     token_minutes: int = 480
     demo_password: str = "demo"

@@ -38,7 +38,7 @@ log = structlog.get_logger("approvals.worker")
 def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
     """The worker with every workflow and activity of the service, wired to the settings' database."""
     sessions = session_factory(make_engine(settings.database_url))
-    calendar = CalendarSource(settings.workday_seconds, settings.timezone, settings.closes)
+    calendar = CalendarSource.of(settings)
     channels = notice_senders(settings)
     publisher = Publisher(sessions, calendar, tuple(channels))
     rollout = Rollout(sessions, settings.timezone)

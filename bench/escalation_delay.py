@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from bench.client import ApiClient, create_projects, expect, in_parallel, login
+from bench.client import STEP, ApiClient, create_projects, expect, in_parallel, login
 from bench.poller import ProblemPoller
 from bench.procstat import CpuMeter, cpu_line, memory_kib, wait_quiet
 from bench.readmodel import count_events, read_deadlines, warn_lateness, worker_warnings, workflow_sizes
@@ -72,11 +72,11 @@ def seconds_figures(values: list[float]) -> dict[str, float]:
     }
 
 
-async def submit_once(api: ApiClient, code: str, progress: Progress) -> None:
-    """Submit project_approval; no answer, 503 or 'still in progress' is retried with the same Idempotency-Key."""
+async def submit_once(api: ApiClient, code: str, progress: Progress, step: str = STEP) -> None:
+    """Submit the step; no answer, 503 or 'still in progress' is retried with the same Idempotency-Key."""
     for _ in range(SUBMIT_ATTEMPTS):
         try:
-            r = await api.submit("owner-a", code, key=f"bench-submit-{code}")
+            r = await api.submit("owner-a", code, step, key=f"bench-submit-{code}")
         except httpx.TimeoutException:
             progress.retried += 1
             continue

@@ -116,12 +116,14 @@ async def open_stack(
     database: str | None = None,
     temporal: TemporalDevServer | None = None,
     region_code: str | None = None,
+    whole_days: bool = False,
 ) -> AsyncIterator[Stack]:
     """Start everything, yield the stack, then stop every process and drop the database.
 
     `database` is a base URL as choose_database takes it; with `temporal`, the stack runs on that
     server (and leaves it running) instead of a dev server of its own. A stack that shares a
     server needs a `region_code` of its own: project codes, the workflow ids, start with it.
+    With `whole_days`, deadlines are counted in whole compressed days (APPROVALS_WORKDAY_WHOLE_DAYS).
     """
     base = choose_database(database)
     own_temporal = temporal is None
@@ -134,6 +136,7 @@ async def open_stack(
         task_queue = f"approvals-bench-{uuid.uuid4().hex[:8]}"
         values = {"environment": "test", "database_url": database_url, "seed_demo": True, "demo_password": "demo"}
         values |= {"temporal_address": temporal.address, "task_queue": task_queue, "workday_seconds": workday_seconds}
+        values["workday_whole_days"] = whole_days
         if max_cached_workflows is not None:
             values["max_cached_workflows"] = max_cached_workflows
         if region_code is not None:
