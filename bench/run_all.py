@@ -9,11 +9,13 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import decision_latency, escalation_delay
+from bench import deadline_wave, decision_latency, escalation_delay, wakeup
 
 BENCHMARKS: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
     "decision_latency": decision_latency.run,
     "escalation_delay": escalation_delay.run,
+    "wakeup": wakeup.run,
+    "deadline_wave": deadline_wave.run,
 }
 
 
@@ -37,6 +39,21 @@ def summarise(results: dict[str, dict[str, Any] | str]) -> list[str]:
             lines.append(
                 f"creation {creation['projects_per_s']} projects/s (target >= {decision_latency.THROUGHPUT_TARGET}): "
                 f"{verdict(creation['throughput_target_met'])}"
+            )
+        elif name == "wakeup":
+            lines.append(
+                f"wake-up CPU: cached {figures['cached_wakeup_cpu_ms']} ms, evicted {figures['evicted_wakeup_cpu_ms']} ms, "
+                f"full chain evicted {figures['evicted_full_chain_wakeup_cpu_ms']} ms (no target: capacity model input)"
+            )
+        elif name == "deadline_wave":
+            lines.append(
+                f"deadline wave: {figures['projects']} projects due at once, all visible within {figures['delay']['max_s']} s "
+                f"(p99 {figures['delay']['p99_s']} s; target <= {deadline_wave.ALL_WITHIN_TARGET_S:.0f} s): "
+                f"{verdict(figures['all_within_target_met'])}"
+            )
+            lines.append(
+                f"deadline wave worker peak RSS {figures['worker_peak_rss_mib']} MiB "
+                f"(target < {deadline_wave.RSS_TARGET_MIB:.0f} MiB): {verdict(figures['rss_target_met'])}"
             )
         else:
             lines.append(

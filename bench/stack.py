@@ -56,6 +56,7 @@ class Stack:
     workers: list[ChildProcess]  # all poll the same task queue, as a scaled-out deployment does
     api: ChildProcess
     api_url: str
+    env: dict[str, str]  # what a worker or API process of this stack is started with
 
     @property
     def backend(self) -> str:
@@ -130,6 +131,7 @@ async def open_stack(
     temporal = temporal or TemporalDevServer.start()
     children: list[ChildProcess] = []
     database_url: str | None = None
+    stack: Stack | None = None
     try:
         database_url = create_database(base)
         migrate(database_url)
@@ -151,7 +153,7 @@ async def open_stack(
         api = start_api(env, port)
         children.append(api)
         url = f"http://127.0.0.1:{port}"
-        stack = Stack(temporal, database_url, task_queue, workday_seconds, worker_processes, api, url)
+        stack = Stack(temporal, database_url, task_queue, workday_seconds, worker_processes, api, url, env)
         await wait_healthy(stack)
         print(
             f"stack: read model {stack.backend}, temporal {temporal.address}, api {stack.api_url}, {workers} worker(s)",
@@ -159,6 +161,8 @@ async def open_stack(
         )
         yield stack
     finally:
+        if stack is not None:  # with the workers a benchmark started in place of the first ones
+            children += [child for child in stack.workers if child not in children]
         for child in reversed(children):
             child.stop()
         if own_temporal:
