@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     # Workflows a worker keeps in memory (about 0.3 MiB each); more live projects than this
     # per worker means wake-ups replay from history. Size it to live projects per worker.
     max_cached_workflows: int = 1000
+    # Workflow tasks one worker runs at once. They share one core: too many at once and, in a
+    # deadline wave, each waits behind the others past its 10 s timeout and is run again.
+    max_concurrent_workflow_tasks: int = Field(default=200, ge=2)
+    # How long a task waits for the worker that caches its workflow before any worker takes it
+    # (and replays the history); a wave's backlog should wait rather than replay.
+    sticky_queue_seconds: float = Field(default=10.0, gt=0)
+    # Run project workflows in Temporal's sandbox (re-imports the workflow module for every new
+    # or evicted instance); false runs them directly: the domain is pure, replays stay checked.
+    workflow_sandbox: bool = True
     # The API answers 503 not_confirmed when a workflow has not answered within this; a retry
     # with the same Idempotency-Key picks up the same update (docs/decisions.md).
     update_wait_seconds: float = Field(default=30.0, gt=0, le=300)

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.channels import Sender, senders
 from activities.documents import DocumentCleanup
@@ -65,9 +66,11 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
             digester.write_digest,
             cleanup.remove_unattached_documents,
         ],
-        max_concurrent_workflow_tasks=200,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_concurrent_local_activities=200,
         max_cached_workflows=settings.max_cached_workflows,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_seconds),
+        workflow_runner=SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner(),
     )
 
 

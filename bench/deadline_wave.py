@@ -140,6 +140,7 @@ async def measure(stack: Stack, args: argparse.Namespace, progress: Progress, bu
         "read_model": stack.backend,
         "projects": len(progress.codes),
         "max_cached_workflows": args.max_cached_workflows,
+        "worker_tuning": tuning(args),
         "workday_seconds": day,
         "creation_per_s": round(len(progress.codes) / creation_s, 1),
         "submission_s": round(submit_s, 1),
@@ -171,7 +172,7 @@ async def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
     budget = args.budget or args.projects / 10 + (LIMIT_DAYS + 3) * day + 300
     budget_end = time.monotonic() + budget
     progress = Progress()
-    async with open_stack(day, 1, args.max_cached_workflows, whole_days=True) as stack:
+    async with open_stack(day, 1, args.max_cached_workflows, whole_days=True, tuning=tuning(args)) as stack:
         try:
             async with asyncio.timeout(budget_end - time.monotonic()):
                 figures = await measure(stack, args, progress, budget_end)
@@ -183,10 +184,19 @@ async def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
     return figures
 
 
+def tuning(args: argparse.Namespace) -> dict[str, Any]:
+    """The worker settings the command line changes from their defaults."""
+    found: dict[str, Any] = {"workflow_sandbox": False} if args.no_sandbox else {}
+    for name in ("max_concurrent_workflow_tasks", "sticky_queue_seconds"):
+        if getattr(args, name) is not None:
+            found[name] = getattr(args, name)
+    return found
+
+
 def report(f: dict[str, Any]) -> None:
     """Print the figures with their targets."""
     print(
-        f"{f['projects']} projects on one worker (cache {f['max_cached_workflows']}), compressed day "
+        f"{f['projects']} projects on one worker (cache {f['max_cached_workflows']}, {f['worker_tuning'] or 'defaults'}), compressed day "
         f"{f['workday_seconds']:.0f} s counted whole; creation {f['creation_per_s']}/s; submissions took "
         f"{f['submission_s']} s ({f['submission_retries']} retried); {f['deadline_instants']} deadline instant(s), "
         f"largest wave {f['largest_wave']} projects"
@@ -216,6 +226,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workday-seconds", type=float, default=0.0, help="one compressed day; 0: long enough for the submissions"
     )
+    parser.add_argument("--max-concurrent-workflow-tasks", type=int, default=None, help="the worker's (settings.py)")
+    parser.add_argument("--sticky-queue-seconds", type=float, default=None, help="the worker's (settings.py)")
+    parser.add_argument("--no-sandbox", action="store_true", help="run project workflows outside the sandbox")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent HTTP callers")
     parser.add_argument("--budget", type=float, default=0.0, help="the whole run must finish within this; 0: auto")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")

@@ -13,13 +13,16 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, select
 from sqlmodel import col
 from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from bench.client import ApiClient, create_projects, login, submit_projects
 from bench.procstat import tree_cpu_seconds, wait_quiet
@@ -61,10 +64,10 @@ async def wake_all(stack: Stack, client: Client, codes: list[str], worker_pid: i
     return 1000 * (tree_cpu_seconds(worker_pid) - cpu) / len(codes)
 
 
-async def fresh_worker(stack: Stack) -> int:
+async def fresh_worker(stack: Stack, sandboxed: bool = True) -> int:
     """Replace the worker with a new process (an empty cache); its pid once its start-up CPU has settled."""
     stack.workers[0].stop()
-    stack.workers[0] = start_worker(stack.env)
+    stack.workers[0] = start_worker(stack.env | {"APPROVALS_WORKFLOW_SANDBOX": str(sandboxed).lower()})
     pid = stack.workers[0].pid
     last = -1.0
     while (now := tree_cpu_seconds(pid)) != last:
@@ -73,14 +76,18 @@ async def fresh_worker(stack: Stack) -> int:
     return pid
 
 
+async def copies(history: WorkflowHistory, runs: int) -> AsyncIterator[WorkflowHistory]:
+    for _ in range(runs):
+        yield history
+
+
 async def replay_ms(history: WorkflowHistory, runs: int, sandboxed: bool) -> float:
     """CPU ms of replaying `history` once, in this process, sandboxed as the worker does or not."""
-    runner = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
-    replayer = Replayer(workflows=[ProjectWorkflow], **runner)  # type: ignore[arg-type]
+    runner = SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
+    replayer = Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter, workflow_runner=runner)
     await replayer.replay_workflow(history)  # warm-up: imports and the sandbox's first module load
     cpu = time.process_time()
-    for _ in range(runs):
-        await replayer.replay_workflow(history)
+    await replayer.replay_workflows(copies(history, runs))  # one replaying worker for all: its start-up not counted
     return 1000 * (time.process_time() - cpu) / runs
 
 
@@ -93,6 +100,8 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     client = await connect(stack.temporal.address, "default")
     cached_ms = await wake_all(stack, client, codes, stack.workers[0].pid)
     evicted_ms = await wake_all(stack, client, codes, await fresh_worker(stack))
+    evicted_unsandboxed_ms = await wake_all(stack, client, codes, pid := await fresh_worker(stack, sandboxed=False))
+    cached_unsandboxed_ms = await wake_all(stack, client, codes, pid)
     short = await client.get_workflow_handle(codes[0]).fetch_history()
     full = WorkflowHistory.from_json("full-chain", FULL_CHAIN.read_text())
     replay = {
@@ -108,6 +117,11 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "cached_wakeup_cpu_ms": round(cached_ms, 2),
         "evicted_wakeup_cpu_ms": round(evicted_ms, 2),
         "evicted_full_chain_wakeup_cpu_ms": round(cached_ms + replay["full_chain_sandboxed_ms"], 2),
+        "unsandboxed_cached_wakeup_cpu_ms": round(cached_unsandboxed_ms, 2),
+        "unsandboxed_evicted_wakeup_cpu_ms": round(evicted_unsandboxed_ms, 2),
+        "unsandboxed_evicted_full_chain_wakeup_cpu_ms": round(
+            cached_unsandboxed_ms + replay["full_chain_unsandboxed_ms"], 2
+        ),
         "replay_cpu_ms": replay,
         "machine_busy_before_percent": busy,
     }
@@ -131,6 +145,11 @@ def report(f: dict[str, Any]) -> None:
     print(
         f"  full chain ({f['full_chain_history_events']} events), not in the cache: "
         f"{f['evicted_full_chain_wakeup_cpu_ms']:.1f} ms (cached wake-up + its replay)"
+    )
+    print(
+        f"  unsandboxed worker (APPROVALS_WORKFLOW_SANDBOX=false): cached {f['unsandboxed_cached_wakeup_cpu_ms']:.1f} ms, "
+        f"not cached {f['unsandboxed_evicted_wakeup_cpu_ms']:.1f} ms, full chain not cached "
+        f"{f['unsandboxed_evicted_full_chain_wakeup_cpu_ms']:.1f} ms"
     )
     print(
         f"replay CPU per history: short {r['short_sandboxed_ms']:.1f} ms sandboxed / {r['short_unsandboxed_ms']:.1f} ms "
