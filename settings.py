@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     max_cached_workflows: int = 1000
     # Workflow tasks one worker runs at once. They share one core: too many at once and, in a
     # deadline wave, each waits behind the others past its 10 s timeout and is run again.
-    max_concurrent_workflow_tasks: int = Field(default=200, ge=2)
+    max_concurrent_workflow_tasks: int = Field(default=20, ge=2)
     # How long a task waits for the worker that caches its workflow before any worker takes it
     # (and replays the history); a wave's backlog should wait rather than replay.
     sticky_queue_seconds: float = Field(default=10.0, gt=0)
