@@ -45,7 +45,7 @@ async def test_wakeup_benchmark_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_deadline_wave_benchmark_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APPROVALS_BENCH_DATABASE_URL", os.environ.get("APPROVALS_TEST_DATABASE_URL") or "sqlite")
-    args = deadline_wave.parse(f"--projects {PROJECTS} --workday-seconds 4 --concurrency 4".split())
+    args = deadline_wave.parse(f"--projects {PROJECTS} --workday-seconds 10 --concurrency 4".split())
 
     figures = await deadline_wave.run(args)
 
