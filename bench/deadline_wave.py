@@ -186,7 +186,7 @@ async def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
 
 def tuning(args: argparse.Namespace) -> dict[str, Any]:
     """The worker settings the command line changes from their defaults."""
-    found: dict[str, Any] = {"workflow_sandbox": False} if args.no_sandbox else {}
+    found: dict[str, Any] = {"workflow_sandbox": True} if args.sandbox else {}
     for name in ("max_concurrent_workflow_tasks", "sticky_queue_seconds"):
         if getattr(args, name) is not None:
             found[name] = getattr(args, name)
@@ -228,7 +228,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--max-concurrent-workflow-tasks", type=int, default=None, help="the worker's (settings.py)")
     parser.add_argument("--sticky-queue-seconds", type=float, default=None, help="the worker's (settings.py)")
-    parser.add_argument("--no-sandbox", action="store_true", help="run project workflows outside the sandbox")
+    parser.add_argument("--sandbox", action="store_true", help="run workflows in Temporal's sandbox (not the default)")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent HTTP callers")
     parser.add_argument("--budget", type=float, default=0.0, help="the whole run must finish within this; 0: auto")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")

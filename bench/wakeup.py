@@ -129,7 +129,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
 
 async def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
     args = args or parse([])
-    async with open_stack(0, 1, max(args.projects, 100)) as stack:
+    async with open_stack(0, 1, max(args.projects, 100), tuning={"workflow_sandbox": True}) as stack:
         figures = await measure(stack, args)
     report(figures)
     return figures
