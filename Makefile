@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: make re-installs only when the lock or pyproject is newer.
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint bench screenshots clean
+.PHONY: venv run test lint bench chaos screenshots clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,12 @@ lint: venv
 
 bench: venv
 	$(BIN)/python -m bench.run_all
+
+# Faults under load on a private stack (its own PostgreSQL cluster and Temporal data file): the
+# parts are killed while clients work, then every project is checked. Not part of `make test`.
+# Arguments go through CHAOS_ARGS, e.g. make chaos CHAOS_ARGS="--projects 20 --clients 4".
+chaos: venv
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 # Every page at 390 px and 1280 px on a private stack with demo data, as PNGs in docs/screenshots/.
 screenshots: venv

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None
     # How long one mail or webhook call may take before it counts as failed and is retried.
     notify_send_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # The API's /metrics is open like /health unless this is set: then a scraper sends it as a bearer
+    # token (docs/operations.md, docs/decisions.md).
+    metrics_token: str = ""
+    # host:port of the worker's /metrics (the Temporal SDK's metrics and the read model's figures);
+    # empty: no metrics server, so several workers on one machine need no ports of their own.
+    worker_metrics_address: str = Field(default="", pattern=r"^(\S+:[0-9]{1,5})?$")
+    # How often the worker reads the figures (live projects by colour, ...) from the read model.
+    worker_figures_seconds: float = Field(default=15.0, gt=0, le=3600)
 
     @property
     def closes(self) -> time | None:

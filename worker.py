@@ -22,6 +22,7 @@ from models.calendar_store import CalendarSource
 from models.db import make_engine, session_factory
 from models.storage import make_storage
 from settings import Settings, get_settings
+from worker_metrics import WorkerMetrics
 from workflows.calendar import CalendarRolloutWorkflow
 from workflows.documents import DocumentCleanupWorkflow, schedule_cleanup
 from workflows.notifications import (
@@ -98,7 +99,9 @@ async def main() -> None:
     """Run until SIGTERM or SIGINT, then finish in-flight tasks and stop."""
     settings = get_settings()
     configure_logging(settings.log_json, settings.log_level)
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    metrics = worker_metrics(settings)
+    runtime = metrics.runtime if metrics else None
+    client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
     worker = build_worker(client, settings)
     await start_background_work(client, settings)
     stop = asyncio.Event()
@@ -106,9 +109,23 @@ async def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker_started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    figures = asyncio.create_task(metrics.refresh_forever()) if metrics else None
     async with worker:
         await stop.wait()
+    if figures is not None and metrics is not None:
+        figures.cancel()
+        metrics.close()
     log.info("worker_stopped")
+
+
+def worker_metrics(settings: Settings) -> WorkerMetrics | None:
+    """The worker's /metrics on `APPROVALS_WORKER_METRICS_ADDRESS`, serving already; None when that is empty."""
+    if not settings.worker_metrics_address:
+        return None
+    sessions = session_factory(make_engine(settings.database_url, pool_size=1))
+    metrics = WorkerMetrics(settings.worker_metrics_address, sessions, settings.worker_figures_seconds)
+    metrics.serve()
+    return metrics
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, and_, delete, or_
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,10 +25,11 @@ from domain.clock import ClockQuery, ClockTiming, compute_timing
 from domain.notices import notices
 from domain.project import Event, Problem, Project, Rectification, Step
 from domain.project.timing import horizon
+from models import totals
 from models.calendar_store import CalendarSource
 from models.db import insert
 from models.notification_store import write_notifications
-from models.tables import EventRow, NotificationRow, ProblemRow, ProjectRow, RectificationRow, StepRow
+from models.tables import NO_DEADLINE, EventRow, NotificationRow, ProblemRow, ProjectRow, RectificationRow, StepRow
 
 log = structlog.get_logger("approvals.publish")
 
@@ -87,7 +88,7 @@ class Publisher:
 
     @activity.defn(name="store_project")
     async def store_project(self, inp: StoreProject) -> None:
-        """Write the project at its version; an older or equal version changes nothing."""
+        """Write the project at its version; a stale write changes nothing (see write_project)."""
         async with self._sessions() as session:
             written = await write_project(session, inp.project, inp.now, self._channels)
             await session.commit()
@@ -119,7 +120,8 @@ class Publisher:
 
 
 async def write_project(session: AsyncSession, project: Project, now: datetime, channels: tuple[str, ...] = ()) -> bool:
-    """Store the project at its version; a stale (older or equal) version changes nothing.
+    """Store the project at its version; a stale write (an older version, or the same version at the
+    same or an earlier `now`) changes nothing.
 
     Returns whether the project was written. The newest version's events replace any that a
     lost, retried attempt wrote under the same numbers, and rows that attempt created and this
@@ -129,15 +131,23 @@ async def write_project(session: AsyncSession, project: Project, now: datetime, 
     table: Table = ProjectRow.__table__  # type: ignore[attr-defined]
     row = project_row(project, now)
     stmt = insert(session, table).values(row)
+    # Newer: a higher version, or the same version published later. A workflow task lost with the
+    # Temporal server (an update's, which the history never records) is retried at the same
+    # history length, so at the same version, but at a later workflow time: the retry must win.
     newer = stmt.on_conflict_do_update(
         index_elements=["code"],
         set_={k: stmt.excluded[k] for k in row if k not in ("code", "created_at")},
-        where=table.c.version < stmt.excluded.version,
+        where=or_(
+            table.c.version < stmt.excluded.version,
+            and_(table.c.version == stmt.excluded.version, table.c.updated_at < stmt.excluded.updated_at),
+        ),
     )
+    code = project.code
+    # Read (and lock) what the stored rows count for before they change: the totals move by the difference.
+    before = await totals.stored_contributions(session, code)
     # RETURNING rather than rowcount: drivers disagree on rowcount for an upsert.
     if (await session.execute(newer.returning(table.c.version))).first() is None:
         return False
-    code = project.code
     await _upsert(session, EventRow, [event_row(code, e) for e in project.pending_events])
     await session.execute(delete(EventRow).where(col(EventRow.code) == code, col(EventRow.seq) > project.event_seq))
     await session.execute(
@@ -154,14 +164,19 @@ async def write_project(session: AsyncSession, project: Project, now: datetime, 
     await session.execute(
         delete(RectificationRow).where(col(RectificationRow.code) == code, col(RectificationRow.id).not_in(rect_ids))
     )
-    await _upsert(session, StepRow, [step_row(code, s) for s in project.steps])
-    await _upsert(session, ProblemRow, [problem_row(code, p) for p in project.problems])
+    steps = [step_row(code, s) for s in project.steps]
+    problems = [problem_row(code, p) for p in project.problems]
+    await _upsert(session, StepRow, steps)
+    await _upsert(session, ProblemRow, problems)
     await _upsert(session, RectificationRow, [rectification_row(code, r) for r in project.rectifications])
+    # Last, so that the shared totals' rows stay locked for as short a time as possible.
+    await totals.add(session, totals.difference(totals.contributions(row, steps, problems), before))
     return True
 
 
 async def forget_project(session: AsyncSession, code: str) -> None:
-    """Remove a project from the read model (tests and rebuilds only)."""
+    """Remove a project from the read model (tests and rebuilds only), and from the totals."""
+    await totals.add(session, totals.difference({}, await totals.stored_contributions(session, code)))
     await session.execute(delete(NotificationRow).where(col(NotificationRow.project_code) == code))
     for model in (EventRow, StepRow, ProblemRow, RectificationRow, ProjectRow):
         await session.execute(delete(model).where(col(model.code) == code))
@@ -224,10 +239,18 @@ def step_row(code: str, step: Step) -> dict[str, Any]:
         "running_since": step.clock.running_since,
         "deadline": step.clock.deadline,
         "verify_deadline": step.verification.deadline if step.verification else None,
+        "inbox_due": step_deadline(step) or NO_DEADLINE,
         "opened_at": step.opened_at,
         "ended_at": step.ended_at,
         "rating": step.rating,
     }
+
+
+def step_deadline(step: Step) -> datetime | None:
+    """The deadline of whoever holds the step now: the verification's once a commitment is granted."""
+    if step.status == "granted":
+        return step.verification.deadline if step.verification else None
+    return step.clock.deadline
 
 
 def problem_row(code: str, problem: Problem) -> dict[str, Any]:

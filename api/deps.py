@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from api.errors import ApiError
+from api.errors import DATABASE_DOWN, ApiError
 from api.queries import owning_project, visible_project
 from api.schemas import PROJECT_CODE, PROJECT_CODE_RULES
 from api.security import read_claims
@@ -47,13 +48,26 @@ def services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
+log = structlog.get_logger("approvals.api")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
 async def session(svc: ServicesDep) -> AsyncIterator[AsyncSession]:
-    """One read-model session per request."""
-    async with svc.sessions() as db:
+    """One read-model session per request.
+
+    It is closed after the answer has gone out. Closing rolls back what is still open, and if the
+    database died since the request's last statement that rollback fails: nothing is lost (what
+    was committed stays, the rest is gone with the server), the dead connection is discarded, and
+    the answer stands, so the failure is only logged.
+    """
+    db = svc.sessions()
+    try:
         yield db
+    finally:
+        try:
+            await db.close()
+        except DATABASE_DOWN as err:
+            log.warning("session_close_failed", error=type(err).__name__)
 
 
 SessionDep = Annotated[AsyncSession, Depends(session)]

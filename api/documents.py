@@ -15,7 +15,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from fastapi import Request
+from fastapi.responses import StreamingResponse
 from sqlalchemy import bindparam, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -24,18 +26,20 @@ from starlette.types import Receive, Scope, Send
 
 from api.errors import ApiError, not_found
 from api.filekinds import KINDS, judge
-from api.filenames import clean_filename
+from api.filenames import clean_filename, content_disposition
 from api.idempotency import IdempotencyMiddleware
-from api.schemas import STEP_KEY, DocumentOut
+from api.queries import owner_revocation_open
+from api.schemas import STEP_KEY, DocumentOut, SubmitBody
 from api.uploads import Received, invalid, receive_upload
 from domain.access import Actor
-from domain.project.steps import DocumentRef
+from domain.project.steps import DocumentRef, Submit
 from domain.status import ENDED
 from models.db import insert
-from models.storage import Storage
+from models.storage import MissingObject, Storage
 from models.tables import DocumentRow, ProjectRow, StepRow, StoredObjectRow
 from models.visibility import visible_to
 
+log = structlog.get_logger("approvals.api")
 UPLOAD_PATH = re.compile(r"^/projects/[^/]+/documents$")
 ACCEPTED = ", ".join(KINDS)
 
@@ -60,11 +64,23 @@ async def upload(
     db: AsyncSession, storage: Storage, limit: int, code: str, actor: Actor, request_key: str | None, request: Request
 ) -> tuple[DocumentOut, bool]:
     """Keep the request's file as a document of the project; (the document, whether it is a replay)."""
+    await accepting_documents(db, code)
+    received = await receive_upload(request, limit)
+    return await keep_upload(db, storage, code, actor, received, request_key)
+
+
+async def accepting_documents(db: AsyncSession, code: str) -> None:
+    """409 `project_ended` for a project that takes no more documents; no connection held afterwards."""
     status = (await db.exec(select(ProjectRow.status).where(col(ProjectRow.code) == code))).first()
     if status in ENDED:
         raise ApiError(409, "project_ended", f"project {code} is {status}: it takes no more documents")
     await db.commit()  # no connection is held while the body streams in, however slowly
-    received = await receive_upload(request, limit)
+
+
+async def keep_upload(
+    db: AsyncSession, storage: Storage, code: str, actor: Actor, received: Received, request_key: str | None
+) -> tuple[DocumentOut, bool]:
+    """A received file as a document of the project (415 unless of an accepted kind); the file is closed."""
     try:
         kind = await asyncio.to_thread(judge, received.file)
         if kind is None:
@@ -156,6 +172,36 @@ async def visible_document(db: AsyncSession, actor: Actor, document_id: str) -> 
         if (await db.exec(seen)).first() is not None:
             return row
     raise not_found(f"document {document_id}")
+
+
+async def download(db: AsyncSession, storage: Storage, actor: Actor, document_id: str) -> StreamingResponse:
+    """A document the caller may see, streamed as an attachment under its name (404 otherwise)."""
+    row = await visible_document(db, actor, document_id)
+    await db.commit()  # the connection goes back to the pool before the bytes stream out
+    try:
+        chunks = await storage.open(row.sha256)
+    except MissingObject:
+        log.error("document_bytes_missing", document_id=row.id, sha256=row.sha256)
+        raise not_found(f"document {document_id}") from None
+    headers = {
+        "Content-Disposition": content_disposition(row.filename),
+        "Content-Length": str(row.size),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",  # opened in a tab anyway: no script of it runs
+        "Cache-Control": "private, no-cache",
+        "ETag": f'"{row.sha256}"',
+    }
+    return StreamingResponse(chunks, media_type=row.content_type, headers=headers)
+
+
+async def submission(db: AsyncSession, code: str, actor: Actor, step: str, body: SubmitBody) -> Submit:
+    """The action a submission sends (`POST .../submit` and the pages' form): its documents
+    resolved and attached (422 `unknown_document` before anything is submitted), and whether the
+    owner has a revoked commitment open on another project (the rule needs it, the read model knows it)."""
+    elsewhere = body.commitment and await owner_revocation_open(db, code)
+    documents = await attach_documents(db, code, body.documents)
+    fields = body.model_dump(exclude={"documents"})
+    return Submit(step=step, actor=actor, revocation_elsewhere=elsewhere, documents=documents, **fields)
 
 
 async def attach_documents(db: AsyncSession, code: str, ids: list[str]) -> list[DocumentRef]:

@@ -90,6 +90,7 @@ CODES: dict[str, tuple[int, str]] = {
     "internal_error": (500, "an unexpected error; it is logged (no input should ever cause one)"),
     "database_unavailable": (503, "the read model does not answer; retry (`Retry-After`)"),
     "temporal_unavailable": (503, "the workflow service does not answer; retry with the same Idempotency-Key"),
+    "not_ready": (503, "readiness: the database or the workflow service does not answer (`checks` says which)"),
     "not_confirmed": (
         503,
         "the action was sent but not confirmed in time; retry with the same Idempotency-Key to get its outcome",
@@ -312,19 +313,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def allowed_methods(request: Request) -> set[str]:
     """Every method some route serves at the request's path (Starlette names only the first route's)."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # FastAPI whose app.routes are the routes themselves
-        routes: list[Any] = list(request.app.routes)
-    else:
-        routes = list(iter_route_contexts(request.app.routes))
     scope = {**request.scope, "method": "\0"}  # a method no route serves: path matches come out PARTIAL
     methods: set[str] = set()
-    for route in routes:
+    for route in flat_routes(request.app):
         match, _ = route.matches(scope)
         if match != Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
     return methods
+
+
+def flat_routes(app: Any) -> list[Any]:
+    """Every route of the app, those of included routers one by one, each with `matches` and `path_format`."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI whose app.routes are the routes themselves
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
 
 
 # ---- the OpenAPI schema says which problems each operation may answer --------------------------
@@ -370,13 +374,16 @@ DESCRIPTIONS = {
 }
 
 
+# Routes for operators' tools (api/routes/operations.py and /health): they neither read a body nor
+# sign a caller in, so they answer none of the common problems.
+OPERATIONS = ("/health", "/health/live", "/health/ready", "/metrics")
 # Path parameters that name something stored, which may not exist (or not be visible): 404.
 LOOKED_UP = ("code", "problem_id", "rectification_id", "username", "document_id", "notification_id")
 
 
 def common_codes(method: str, path: str, secured: bool, has_body: bool, json_body: bool = True) -> list[str]:
     """The codes an operation may answer with whatever it does: reading, authenticating, the key."""
-    if path == "/health":
+    if path in OPERATIONS:
         return []
     codes = ["invalid_input", "database_unavailable"]
     if secured:

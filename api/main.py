@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from api.deps import Services
 from api.documents import Idempotency
 from api.errors import install_error_handlers
-from api.routes import admin, auth, documents, notifications, office, problems, projects, steps
+from api.metrics import HttpMetrics, RequestMetrics
+from api.routes import admin, auth, documents, notifications, office, operations, problems, projects, steps
 from logs import configure_logging
 from models.calendar_store import CalendarSource
 from models.db import make_engine, session_factory
@@ -51,7 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Idempotency)  # api/idempotency.py, but for uploads, which keep their key themselves
     for module in (auth, projects, steps, documents, problems, office, admin, notifications):
         app.include_router(module.router)
+    app.include_router(operations.router)
     install_pages(app)
+    # Outermost, so that it counts every answer, an Idempotency-Key replay and a page's error included.
+    app.state.http_metrics = HttpMetrics()
+    app.add_middleware(RequestMetrics, metrics=app.state.http_metrics)
     return app
 
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import base64
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, case, func, or_
+from sqlalchemy import ColumnElement, Integer, Select, String, case, cast, func, literal, null, or_, tuple_, union_all
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.errors import ApiError, not_found
 from api.schemas import (
+    PROBLEM_CURSOR,
+    TASK_CURSOR,
     EventOut,
     ProblemOut,
     ProjectOut,
@@ -29,8 +32,10 @@ from domain.access import Actor
 from domain.catalog import STAGE_ORDER
 from domain.clock import Calendar, used_days_at
 from domain.project import Project, StepView, step_view
-from domain.status import DECIDED, DEPARTMENT_HOLDS, LIVE, OWNER_HOLDS
-from models.tables import EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
+from domain.status import DEPARTMENT_HOLDS, LIVE, OWNER_HOLDS
+from models import totals
+from models.tables import NO_DEADLINE, EventRow, ProblemRow, ProjectRow, RectificationRow, StepRow, UserRow
+from models.types import UTCDateTime
 from models.visibility import held_by, visible_to
 
 
@@ -130,8 +135,8 @@ def problem_out(fields: dict[str, Any]) -> ProblemOut:
     )
 
 
-def summary_out(row: ProjectRow) -> ProjectSummary:
-    """One line of a project list."""
+def summary_out(row: Any) -> ProjectSummary:
+    """One line of a project list, from a ProjectRow or a row of SUMMARY_COLUMNS."""
     return ProjectSummary(
         code=row.code,
         name=row.name,
@@ -146,11 +151,30 @@ def summary_out(row: ProjectRow) -> ProjectSummary:
     )
 
 
+# What a list shows of a project: never its state, which a list does not need (18 to 27 KB a row).
+SUMMARY_COLUMNS = (
+    col(ProjectRow.code),
+    col(ProjectRow.name),
+    col(ProjectRow.category),
+    col(ProjectRow.status),
+    col(ProjectRow.colour),
+    col(ProjectRow.stage),
+    col(ProjectRow.owner_org),
+    col(ProjectRow.agent),
+    col(ProjectRow.key_project),
+    col(ProjectRow.created_at),
+)
+
+
 async def list_projects(
     db: AsyncSession, actor: Actor, filters: dict[str, str | None], q: str | None, limit: int, cursor: str | None
 ) -> tuple[list[ProjectSummary], str | None]:
-    """Visible projects, filtered, in code order, one page at a time."""
-    stmt = select(ProjectRow).where(visible_to(actor))
+    """Visible projects, filtered, in code order, one page at a time (the cursor is the last code shown).
+
+    `q` is matched anywhere in the name or the code, ignoring case: on PostgreSQL through trigram
+    indexes on both (migration 0007), elsewhere by scanning.
+    """
+    stmt = sa_select(*SUMMARY_COLUMNS).where(visible_to(actor))
     for field, value in filters.items():
         if value is not None:
             stmt = stmt.where(getattr(ProjectRow, field) == value)
@@ -159,7 +183,7 @@ async def list_projects(
         stmt = stmt.where(or_(func.lower(ProjectRow.name).like(pattern), func.lower(ProjectRow.code).like(pattern)))
     if cursor:
         stmt = stmt.where(col(ProjectRow.code) > cursor)
-    rows = (await db.exec(stmt.order_by(col(ProjectRow.code)).limit(limit + 1))).all()
+    rows = (await db.execute(stmt.order_by(col(ProjectRow.code)).limit(limit + 1))).all()
     page = [summary_out(r) for r in rows[:limit]]
     return page, (page[-1].code if len(rows) > limit else None)
 
@@ -203,20 +227,14 @@ async def problems_page(
 
 
 def problem_cursor(problem: ProblemOut) -> str:
-    """Where a page of problems ends: its last problem's opening instant and id, opaque to the reader."""
-    return base64.urlsafe_b64encode(f"{problem.opened_at.isoformat()}|{problem.id}".encode()).decode()
+    """Where a page of problems ends: its last problem's opening instant and id."""
+    return f"{_micros(problem.opened_at)}~{problem.id}"
 
 
 def read_problem_cursor(cursor: str) -> tuple[datetime, str]:
-    """The instant and id a cursor names (422 for a cursor this service did not give)."""
-    try:
-        opened, problem_id = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().split("|", 1)
-        instant = datetime.fromisoformat(opened)
-    except (ValueError, UnicodeError):
-        raise ApiError(422, "invalid_input", "the cursor is not one this service gave") from None
-    if instant.tzinfo is None:
-        raise ApiError(422, "invalid_input", "the cursor is not one this service gave")
-    return instant, problem_id
+    """The instant and id a problem cursor names; any text matching PROBLEM_CURSOR names them."""
+    micros, problem_id = _parts(cursor, PROBLEM_CURSOR)
+    return _instant(micros), problem_id
 
 
 async def owning_project(
@@ -267,190 +285,265 @@ STEP_TODO: dict[str, tuple[TaskTodo, str]] = {
 }
 
 
-async def inbox(db: AsyncSession, actor: Actor) -> list[TaskOut]:
-    """What waits on the caller: steps, verifications, rectifications and problems, soonest deadline first."""
-    tasks: list[TaskOut] = []
+def _task_sources(actor: Actor) -> list[tuple[Select[Any], tuple[Any, ...]]]:
+    """One SELECT per kind of task waiting on the caller, all with the same columns (kind, code,
+    project name, step, step name, id, status, deadline, due, level, score, summary), each with the
+    columns it is ordered by: (due, code, step, id), the last ones it lacks left out."""
     mine = visible_to(actor)
     live = col(ProjectRow.status).in_(LIVE)
+    sources: list[tuple[Select[Any], tuple[Any, ...]]] = []
     if actor.role in ("owner", "agent"):
-        waiting = mine & col(StepRow.status).in_(OWNER_HOLDS) & live
-        tasks += [_step_task(s, name) for s, name, _ in await _with_names(db, StepRow, waiting)]
+        sources.append(_steps_waiting(mine & col(StepRow.status).in_(OWNER_HOLDS) & live))
     if actor.role == "owner":
-        answered = mine & (col(RectificationRow.status) == "answered")
-        rects = await _with_names(db, RectificationRow, answered)
-        tasks += [
-            _item_task(
-                "rectification", r, names, r.status, "judge_answer", _rect_todo(r, "judge the department's answer")
-            )
-            for r, *names in rects
-        ]
+        sources.append(_items_waiting(RectificationRow, mine & (col(RectificationRow.status) == "answered")))
     if actor.role == "reviewer":
-        waiting = (col(StepRow.department) == actor.department) & col(StepRow.status).in_(DEPARTMENT_HOLDS) & live
-        tasks += [_step_task(s, name) for s, name, _ in await _with_names(db, StepRow, waiting)]
-        open_rects = (col(RectificationRow.department) == actor.department) & (col(RectificationRow.status) == "open")
-        rects = await _with_names(db, RectificationRow, open_rects)
-        tasks += [
-            _item_task(
-                "rectification", r, names, r.status, "answer_rectification", _rect_todo(r, "answer a bad rating")
-            )
-            for r, *names in rects
-        ]
-    held = (col(ProblemRow.status) == "open") & held_by(actor) & mine
-    problems = await _with_names(db, ProblemRow, held)
-    tasks += [_item_task("problem", p, names, f"level {p.level}", "problem", p.summary) for p, *names in problems]
-    far = datetime.max.replace(tzinfo=UTC)
-    return sorted(tasks, key=lambda t: (t.deadline or far, t.project_code, t.step or ""))
+        # The partial index ix_steps_department_due holds exactly these steps in this order.
+        held = (col(StepRow.department) == actor.department) & col(StepRow.status).in_(DEPARTMENT_HOLDS) & live
+        sources.append(_steps_waiting(held))
+        department = col(RectificationRow.department) == actor.department
+        sources.append(_items_waiting(RectificationRow, department & (col(RectificationRow.status) == "open")))
+    sources.append(_items_waiting(ProblemRow, (col(ProblemRow.status) == "open") & held_by(actor) & mine))
+    return sources
 
 
-async def _with_names(db: AsyncSession, model: Any, where: ColumnElement[bool]) -> list[tuple[Any, str, str | None]]:
-    """The items with their project's name and their step's name (None for an item without a step)."""
-    step = aliased(StepRow)
-    on_step = (col(step.code) == col(model.code)) & (
-        col(step.key) == col(model.key if model is StepRow else model.step)
-    )
-    stmt = (
-        select(model, ProjectRow.name, step.name)
-        .join(ProjectRow, col(ProjectRow.code) == col(model.code))
-        .outerjoin(step, on_step)
+def _steps_waiting(where: ColumnElement[bool]) -> tuple[Select[Any], tuple[Any, ...]]:
+    granted = col(StepRow.status) == "granted"
+    deadline = case((granted, col(StepRow.verify_deadline)), else_=col(StepRow.deadline))
+    found = (
+        sa_select(
+            literal("step").label("kind"),
+            col(StepRow.code).label("code"),
+            col(ProjectRow.name).label("project_name"),
+            col(StepRow.key).label("step"),
+            col(StepRow.name).label("step_name"),
+            cast(null(), String).label("id"),
+            col(StepRow.status).label("status"),
+            deadline.label("deadline"),
+            col(StepRow.inbox_due).label("due"),
+            cast(null(), Integer).label("level"),
+            cast(null(), Integer).label("score"),
+            cast(null(), String).label("summary"),
+        )
+        .join(ProjectRow, col(ProjectRow.code) == col(StepRow.code))
         .where(where)
     )
-    return [(item, name, step_name) for item, name, step_name in (await db.exec(stmt)).all()]
+    return found, (col(StepRow.inbox_due), col(StepRow.code), col(StepRow.key))
 
 
-def _step_task(step: StepRow, project_name: str) -> TaskOut:
-    verification = step.status == "granted"
-    todo, summary = STEP_TODO[step.status]
-    return TaskOut(
-        kind="verification" if verification else "step",
-        project_code=step.code,
-        project_name=project_name,
-        step=step.key,
-        step_name=step.name,
-        id=None,
-        status=step.status,
-        deadline=step.verify_deadline if verification else step.deadline,
-        todo=todo,
-        summary=f"{step.name}: {summary}",
+def _items_waiting(
+    model: type[ProblemRow | RectificationRow], where: ColumnElement[bool]
+) -> tuple[Select[Any], tuple[Any, ...]]:
+    step = aliased(StepRow)
+    problem = model is ProblemRow
+    due = func.coalesce(col(model.due_at), literal(NO_DEADLINE, UTCDateTime()))
+    found: Select[Any] = (
+        sa_select(  # type: ignore[assignment]  # twelve columns: past the typed overloads
+            literal(model.__tablename__.rstrip("s")).label("kind"),
+            col(model.code).label("code"),
+            col(ProjectRow.name).label("project_name"),
+            col(model.step).label("step"),
+            col(step.name).label("step_name"),
+            col(model.id).label("id"),
+            col(model.status).label("status"),
+            col(model.due_at).label("deadline"),
+            due.label("due"),
+            (col(ProblemRow.level) if problem else cast(null(), Integer)).label("level"),
+            (cast(null(), Integer) if problem else col(RectificationRow.score)).label("score"),
+            (col(ProblemRow.summary) if problem else cast(null(), String)).label("summary"),
+        )
+        .join(ProjectRow, col(ProjectRow.code) == col(model.code))
+        .outerjoin(step, (col(step.code) == col(model.code)) & (col(step.key) == col(model.step)))
+        .where(where)
     )
+    return found, (due, col(model.code), _blank(col(model.step)), col(model.id))
 
 
-def _rect_todo(rect: RectificationRow, what: str) -> str:
-    return f"rating {rect.score} on {rect.step}: {what}"
+@dataclass(frozen=True)
+class TaskPlace:
+    """A task's place in the inbox's order: (due, project code, step or "", item id or "")."""
+
+    due: datetime
+    code: str
+    step: str
+    item: str
 
 
-def _item_task(
-    kind: Literal["rectification", "problem"],
-    item: RectificationRow | ProblemRow,
-    names: list[Any],
-    status: str,
-    todo: TaskTodo,
-    summary: str,
-) -> TaskOut:
-    project_name, step_name = names
+async def inbox(db: AsyncSession, actor: Actor, limit: int | None = None, cursor: str | None = None) -> list[TaskOut]:
+    """What waits on the caller: steps, verifications, rectifications and problems, soonest deadline
+    first (then by project and step); at most `limit` of them, after `cursor` (`task_cursor`).
+
+    Each kind is ordered and cut to `limit` on its own (an index range for a department's steps)
+    before the kinds are merged, so a page costs about `limit` rows of each kind, not the whole list.
+    """
+    after = read_task_cursor(cursor) if cursor else None
+    branches = []
+    for source, key in _task_sources(actor):
+        if after is not None:
+            place = (after.due, after.code, after.step, after.item)[: len(key)]
+            # A step's id is "", the smallest: a step after (due, code, step) is after the whole place.
+            source = source.where(tuple_(*key) > tuple_(literal(place[0], UTCDateTime()), *place[1:]))
+        source = source.order_by(*key)
+        branches.append(sa_select(source.subquery() if limit is None else source.limit(limit).subquery()))
+    tasks = union_all(*branches).subquery("tasks")
+    stmt = sa_select(tasks).order_by(tasks.c.due, tasks.c.code, _blank(tasks.c.step), _blank(tasks.c.id))
+    rows = (await db.execute(stmt if limit is None else stmt.limit(limit))).all()
+    return [_task(r) for r in rows]
+
+
+async def inbox_page(
+    db: AsyncSession, actor: Actor, limit: int, cursor: str | None
+) -> tuple[list[TaskOut], str | None]:
+    """One page of the inbox, and the cursor of the next page (None on the last)."""
+    found = await inbox(db, actor, limit + 1, cursor)
+    page = found[:limit]
+    return page, (task_cursor(page[-1]) if len(found) > limit else None)
+
+
+async def inbox_count(db: AsyncSession, actor: Actor) -> int:
+    """How many tasks wait on the caller, all pages together."""
+    tasks = union_all(*(source for source, _ in _task_sources(actor))).subquery("tasks")
+    return int((await db.execute(sa_select(func.count()).select_from(tasks))).scalar_one())
+
+
+def _blank(column: Any) -> Any:
+    return func.coalesce(column, "")
+
+
+# Cursors name a place in a list's order as text a query parameter's pattern describes exactly
+# (api/schemas.py: TASK_CURSOR, PROBLEM_CURSOR): an instant in microseconds since 1970, then the
+# rest of the place, joined by "~" (which no code, step key or id holds).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(instant: datetime) -> str:
+    return str((instant - EPOCH) // MICROSECOND)
+
+
+def _instant(micros: str) -> datetime:
+    """The instant of a cursor's first part; one beyond NO_DEADLINE is NO_DEADLINE (after everything)."""
+    return EPOCH + min(int(micros), (NO_DEADLINE - EPOCH) // MICROSECOND) * MICROSECOND
+
+
+def task_cursor(task: TaskOut) -> str:
+    """Where a page of tasks ends: its last task's place in the order."""
+    return "~".join([_micros(task.deadline or NO_DEADLINE), task.project_code, task.step or "", task.id or ""])
+
+
+def _parts(cursor: str, pattern: str) -> list[str]:
+    """A cursor's parts; 422 for a text its parameter's pattern refuses (already, where declared)."""
+    if re.fullmatch(pattern, cursor) is None:
+        raise ApiError(422, "invalid_input", "the cursor is not one this service gives")
+    return cursor.split("~")
+
+
+def read_task_cursor(cursor: str) -> TaskPlace:
+    """The place a task cursor names; any text matching TASK_CURSOR names one."""
+    micros, code, step, item = _parts(cursor, TASK_CURSOR)
+    return TaskPlace(_instant(micros), code, step, item)
+
+
+def _task(row: Any) -> TaskOut:
+    """A task from a row of the inbox's union."""
+    if row.kind == "step":
+        todo, what = STEP_TODO[row.status]
+        kind: Literal["step", "verification", "rectification", "problem"] = (
+            "verification" if row.status == "granted" else "step"
+        )
+        status, summary = row.status, f"{row.step_name}: {what}"
+    elif row.kind == "rectification":
+        kind, status = "rectification", row.status
+        judge = row.status == "answered"
+        todo = "judge_answer" if judge else "answer_rectification"
+        what = "judge the department's answer" if judge else "answer a bad rating"
+        summary = f"rating {row.score} on {row.step}: {what}"
+    else:
+        kind, status, todo, summary = "problem", f"level {row.level}", "problem", row.summary
     return TaskOut(
         kind=kind,
-        project_code=item.code,
-        project_name=project_name,
-        step=item.step,
-        step_name=step_name,
-        id=item.id,
+        project_code=row.code,
+        project_name=row.project_name,
+        step=row.step,
+        step_name=row.step_name,
+        id=row.id,
         status=status,
-        deadline=item.due_at,
+        deadline=row.deadline,
         todo=todo,
         summary=summary,
     )
 
 
-# The steps a department decided after a review (granted commitments are not reviewed).
-REVIEWED = col(StepRow.status).in_(DECIDED) & col(StepRow.commitment).is_(False)
-
-
 async def project_counts(db: AsyncSession) -> dict[str, dict[str, int]]:
     """How many projects stand at each stage, show each colour, have each status."""
-
-    async def counts(column: Any) -> dict[str, int]:
-        rows = (await db.exec(select(column, func.count()).group_by(column))).all()
-        return {str(k): int(n) for k, n in rows}
-
-    return {
-        "by_stage": await counts(ProjectRow.stage),
-        "by_colour": await counts(ProjectRow.colour),
-        "by_status": await counts(ProjectRow.status),
-    }
+    return _project_counts(await totals.read(db))
 
 
-async def open_problems_by_level(db: AsyncSession) -> dict[str, int]:
-    """Open problems at each level of the ladder (levels without any left out)."""
-    rows = (
-        await db.exec(
-            select(col(ProblemRow.level), func.count())
-            .where(col(ProblemRow.status) == "open")
-            .group_by(col(ProblemRow.level))
-        )
-    ).all()
-    return {str(level): int(n) for level, n in sorted(rows)}
+def _project_counts(kept: totals.Totals) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {f"by_{d}": {} for d in totals.PROJECT_DIMENSIONS}
+    for (name, key), value in kept.items():
+        if name.startswith("projects.") and value:
+            found[f"by_{name.removeprefix('projects.')}"][key] = int(value)
+    return found
+
+
+def _sums(kept: totals.Totals, part: int) -> dict[str, dict[str, float]]:
+    """The reviewed steps' sums by department (part 0) or by stage (part 1)."""
+    found: dict[str, dict[str, float]] = {}
+    for (name, key), value in kept.items():
+        if name.startswith("reviewed."):
+            into = found.setdefault(key.split("~")[part], dict.fromkeys(totals.REVIEWED_SUMS, 0.0))
+            into[name.removeprefix("reviewed.")] += value
+    return {k: t for k, t in found.items() if t["decided"]}
 
 
 async def stage_durations(db: AsyncSession) -> dict[str, dict[str, Any]]:
     """For each stage, in chain order: the steps decided after a review, the mean working days they
     took and the mean of their limits."""
-    rows = (
-        await db.exec(
-            select(col(StepRow.stage), func.count(), func.avg(StepRow.used_days), func.avg(StepRow.limit_days))
-            .where(REVIEWED)
-            .group_by(col(StepRow.stage))
-        )
-    ).all()
-    found = {
-        stage: {
-            "decided_steps": n,
-            "mean_working_days": round(float(mean_used or 0), 3),
-            "mean_limit_working_days": round(float(mean_limit or 0), 3),
+    return _stage_durations(await totals.read(db))
+
+
+def _stage_durations(kept: totals.Totals) -> dict[str, dict[str, Any]]:
+    found = _sums(kept, 1)
+    return {
+        stage.value: {
+            "decided_steps": int(t["decided"]),
+            "mean_working_days": round(t["used"] / t["decided"], 3),
+            "mean_limit_working_days": round(t["limit"] / t["decided"], 3),
         }
-        for stage, n, mean_used, mean_limit in rows
+        for stage in STAGE_ORDER
+        if (t := found.get(stage.value))
     }
-    return {stage.value: found[stage.value] for stage in STAGE_ORDER if stage.value in found}
 
 
 async def statistics(db: AsyncSession) -> dict[str, Any]:
-    """Counts by stage, colour and status; department performance; stage durations; the ladder; satisfaction."""
-    dept_rows = (
-        await db.exec(
-            select(  # type: ignore[call-overload]  # seven columns: past the typed overloads
-                col(StepRow.department),
-                func.count(),
-                func.sum(case((col(StepRow.used_days) <= col(StepRow.limit_days), 1), else_=0)),
-                func.avg(StepRow.used_days),
-                func.avg(StepRow.limit_days),
-                func.count(col(StepRow.rating)),
-                func.sum(case((col(StepRow.rating) >= 4, 1), else_=0)),
-            )
-            .where(REVIEWED)
-            .group_by(col(StepRow.department))
-        )
-    ).all()
+    """Counts by stage, colour and status; department performance; stage durations; the ladder;
+    satisfaction: all from the totals the projection keeps (models/totals.py)."""
+    return statistics_of(await totals.read(db))
+
+
+def statistics_of(kept: totals.Totals) -> dict[str, Any]:
+    """The statistics from totals (as kept, or as `totals.from_rows` computes them)."""
     departments = {
         dept: {
-            "decided_steps": n,
-            "on_time_rate": round((on_time or 0) / n, 4) if n else None,
-            "mean_working_days": round(float(mean_used or 0), 3),
-            "mean_limit_working_days": round(float(mean_limit or 0), 3),
-            "ratings": rated,
-            "satisfaction_rate": round((good or 0) / rated, 4) if rated else None,
+            "decided_steps": int(t["decided"]),
+            "on_time_rate": round(t["on_time"] / t["decided"], 4),
+            "mean_working_days": round(t["used"] / t["decided"], 3),
+            "mean_limit_working_days": round(t["limit"] / t["decided"], 3),
+            "ratings": int(t["rated"]),
+            "satisfaction_rate": round(t["good"] / t["rated"], 4) if t["rated"] else None,
         }
-        for dept, n, on_time, mean_used, mean_limit, rated, good in dept_rows
+        for dept, t in _sums(kept, 0).items()
     }
-    resolved = (
-        await db.exec(select(ProblemRow.opened_at, ProblemRow.resolved_at).where(col(ProblemRow.status) == "resolved"))
-    ).all()
-    hours = [(r - o).total_seconds() / 3600 for o, r in resolved if o and r]
+    resolved = int(kept.get(("problems.resolved", ""), 0))
+    hours = kept.get(("problems.resolved_hours", ""), 0.0)
+    levels = {key: int(n) for (name, key), n in sorted(kept.items()) if name == "problems.open" and n}
     return {
-        "projects": await project_counts(db),
+        "projects": _project_counts(kept),
         "departments": departments,
-        "stages": await stage_durations(db),
+        "stages": _stage_durations(kept),
         "problems": {
-            "open_by_level": await open_problems_by_level(db),
-            "resolved": len(hours),
-            "mean_hours_to_resolve": round(sum(hours) / len(hours), 3) if hours else None,
+            "open_by_level": levels,
+            "resolved": resolved,
+            "mean_hours_to_resolve": round(hours / resolved, 3) if resolved else None,
         },
     }

@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
+from fastapi import Query
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -420,6 +421,11 @@ class CategoryBody(Strict):
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 BINDINGS = ("department", "stage", "organisation")
+EMAIL_ADDRESS = r"^(|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24})$"
+MOBILE_NUMBER = r"^(|\+?[0-9]{6,15})$"
+# Where notices reach a user; empty is none (removes it, in a change).
+EmailAddress = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_ADDRESS)]
+MobileNumber = Annotated[str, StringConstraints(max_length=16, pattern=MOBILE_NUMBER)]
 
 
 def _bound(data: Any, role: str, needs: str | None) -> Any:
@@ -442,6 +448,10 @@ class NewUser(Strict):
     username: Username
     password: Password
     display_name: DisplayName = ""
+    email: EmailAddress = Field(default="", description="Where notices are mailed (optional).")
+    mobile: MobileNumber = Field(
+        default="", description="Where the office's SMS or WeChat gateway reaches the user (optional)."
+    )
 
 
 class NewOwner(NewUser):
@@ -508,6 +518,8 @@ class UserUpdate(Strict):
     password: Password | None = None
     display_name: DisplayName | None = None
     unlock: StrictBool = Field(default=False, description="Lift a login lock.")
+    email: EmailAddress | None = Field(default=None, description="An e-mail address; empty removes it.")
+    mobile: MobileNumber | None = Field(default=None, description="A mobile number; empty removes it.")
 
 
 class CalendarOut(BaseModel):
@@ -526,8 +538,6 @@ class Token(BaseModel):
 
 # The languages of mails and gateway messages (the pages' own, web/i18n.py).
 Language = Literal["zh-CN", "en"]
-EMAIL_ADDRESS = r"^(|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24})$"
-MOBILE_NUMBER = r"^(|\+?[0-9]{6,15})$"
 
 
 class Me(BaseModel):
@@ -557,12 +567,8 @@ class NoticeSettings(Strict):
         default=None, description="Send notices to the office's SMS or WeChat gateway (true) or not (false)."
     )
     language: Language | None = Field(default=None, description="The language of mails and gateway messages.")
-    email: str | None = Field(
-        default=None, max_length=254, pattern=EMAIL_ADDRESS, description="An e-mail address; empty removes it."
-    )
-    mobile: str | None = Field(
-        default=None, max_length=16, pattern=MOBILE_NUMBER, description="A mobile number; empty removes it."
-    )
+    email: EmailAddress | None = Field(default=None, description="An e-mail address; empty removes it.")
+    mobile: MobileNumber | None = Field(default=None, description="A mobile number; empty removes it.")
 
 
 class NotificationOut(BaseModel):
@@ -614,6 +620,21 @@ class ProblemOut(BaseModel):
     resolved_at: datetime | None
     resolved_by: str | None
     resolution: str | None
+
+
+# The size of a page of a list, and where the page starts: the `next_cursor` of the page before,
+# a place in the list's order (api/queries.py). Every text the pattern matches names a place.
+Limit = Annotated[int, Query(ge=1, le=200, description="At most this many items.")]
+TASK_CURSOR = r"^[0-9]{1,18}~[0-9A-Z-]{0,24}~[a-z0-9_.]{0,60}~[0-9A-Z-]{0,40}$"
+PROBLEM_CURSOR = r"^[0-9]{1,18}~[0-9A-Z-]{1,40}$"
+NEXT_PAGE = "`next_cursor` of the page before."
+TaskCursor = Annotated[str | None, Query(max_length=160, pattern=TASK_CURSOR, description=NEXT_PAGE)]
+ProblemCursor = Annotated[str | None, Query(max_length=80, pattern=PROBLEM_CURSOR, description=NEXT_PAGE)]
+
+
+class ProblemPage(BaseModel):
+    items: list[ProblemOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
 
 
 class RectificationOut(BaseModel):
@@ -697,6 +718,11 @@ class TaskOut(BaseModel):
     deadline: datetime | None
     todo: TaskTodo = Field(description="What the task asks, as a machine value; `summary` says it in English.")
     summary: str
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
 
 
 class ActionOut(BaseModel):

@@ -10,10 +10,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.errors import ApiError, not_found
-from api.schemas import Me, UserCreate, UserUpdate
+from api.schemas import Me, NoticeSettings, UserCreate, UserUpdate
 from domain.codes import validate_credit_code
 from models.passwords import hash_password
 from models.tables import UserRow
+
+# Where a user is reached: given empty, removed.
+CONTACTS = ("email", "mobile")
 
 
 class UserOut(Me):
@@ -46,6 +49,8 @@ async def create_user(db: AsyncSession, body: UserCreate) -> UserOut:
         department=body.department,
         stage=body.stage,
         organisation=organisation,
+        email=body.email or None,
+        mobile=body.mobile or None,
     )
     db.add(row)
     await db.commit()
@@ -53,8 +58,8 @@ async def create_user(db: AsyncSession, body: UserCreate) -> UserOut:
 
 
 async def update_user(db: AsyncSession, username: str, body: UserUpdate, by: UserRow) -> UserOut:
-    """Deactivate or reactivate, reset the password, rename, or lift a login lock
-    (404 for no such user, 409 `cannot_deactivate_self`)."""
+    """Deactivate or reactivate, reset the password, rename, lift a login lock, or set or remove
+    (empty) the e-mail address and the mobile number (404 for no such user, 409 `cannot_deactivate_self`)."""
     row = await db.get(UserRow, username)
     if row is None:
         raise not_found(f"user {username}")
@@ -72,6 +77,20 @@ async def update_user(db: AsyncSession, username: str, body: UserUpdate, by: Use
     if body.unlock:
         row.locked_until = None
         row.failed_logins = 0
+    for contact in CONTACTS:
+        given = getattr(body, contact)
+        if given is not None:
+            setattr(row, contact, given or None)
     db.add(row)
     await db.commit()
     return user_out(row)
+
+
+async def change_notice_settings(db: AsyncSession, user: UserRow, body: NoticeSettings) -> Me:
+    """The user's own choices of how notices reach them (`PATCH /me/notifications`, the settings
+    page): a field left out stays; an empty address or mobile number removes it."""
+    for field, value in body.model_dump(exclude_none=True).items():
+        setattr(user, field, value or None if field in CONTACTS else value)
+    db.add(user)
+    await db.commit()
+    return Me.model_validate(user, from_attributes=True)

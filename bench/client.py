@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from bench.chain import steps
 from models.seed import ORG_A
 
 STEP = "project_approval"
@@ -79,12 +80,7 @@ def expect(r: httpx.Response, status: int, what: str) -> dict[str, Any]:
 
 def step_of(project: dict[str, Any], key: str = STEP) -> dict[str, Any]:
     """One step of a project view."""
-    for stage in project["stages"]:
-        for step in stage["steps"]:
-            if step["key"] == key:
-                found: dict[str, Any] = step
-                return found
-    raise KeyError(key)
+    return steps(project)[key]
 
 
 async def in_parallel(count: int, concurrency: int, job: Callable[[int], Awaitable[None]]) -> None:

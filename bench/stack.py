@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,8 +57,24 @@ class Stack:
     workday_seconds: float
     workers: list[ChildProcess]  # all poll the same task queue, as a scaled-out deployment does
     api: ChildProcess
-    api_url: str
-    env: dict[str, str]  # what a worker or API process of this stack is started with
+    api_port: int
+    env: dict[str, str]  # what runs a worker or the API on this stack
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def children(self) -> list[ChildProcess]:
+        """The processes running now: the workers, then the API."""
+        return [*self.workers, self.api]
+
+    def start_worker_again(self, index: int = 0) -> None:
+        """A new worker process in place of one that has died; its output goes on in the same log."""
+        self.workers[index] = start_worker(self.env, log_file=self.workers[index].log_file)
+
+    def start_api_again(self) -> None:
+        """A new API process on the same port in place of one that has died; same log."""
+        self.api = start_api(self.env, self.api_port, log_file=self.api.log_file)
 
     @property
     def backend(self) -> str:
@@ -118,6 +135,8 @@ async def open_stack(
     database: str | None = None,
     temporal: TemporalDevServer | None = None,
     region_code: str | None = None,
+    update_wait_seconds: float | None = None,
+    log_dir: Path | None = None,
     whole_days: bool = False,
     tuning: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
@@ -126,6 +145,7 @@ async def open_stack(
     `database` is a base URL as choose_database takes it; with `temporal`, the stack runs on that
     server (and leaves it running) instead of a dev server of its own. A stack that shares a
     server needs a `region_code` of its own: project codes, the workflow ids, start with it.
+    With `log_dir`, the processes write their output there (worker1.log, ..., api.log).
     With `whole_days`, deadlines are counted in whole compressed days (APPROVALS_WORKDAY_WHOLE_DAYS);
     `tuning` sets more of the workers' settings (e.g. `{"workflow_sandbox": False}`).
     """
@@ -133,8 +153,8 @@ async def open_stack(
     own_temporal = temporal is None
     temporal = temporal or TemporalDevServer.start()
     children: list[ChildProcess] = []
-    database_url: str | None = None
     stack: Stack | None = None
+    database_url: str | None = None
     try:
         database_url = create_database(base)
         migrate(database_url)
@@ -147,17 +167,18 @@ async def open_stack(
             values["max_cached_workflows"] = max_cached_workflows
         if region_code is not None:
             values["region_code"] = region_code
+        if update_wait_seconds is not None:
+            values["update_wait_seconds"] = update_wait_seconds
         settings = Settings.model_validate(values)
         await seed(settings)
         env = service_env(settings) | {"APPROVALS_LOG_LEVEL": "WARNING"}
-        for _ in range(workers):
-            children.append(start_worker(env))
+        for i in range(1, workers + 1):
+            children.append(start_worker(env, log_file=log_dir / f"worker{i}.log" if log_dir else None))
         worker_processes = list(children)
         port = free_port()
-        api = start_api(env, port)
+        api = start_api(env, port, log_file=log_dir / "api.log" if log_dir else None)
         children.append(api)
-        url = f"http://127.0.0.1:{port}"
-        stack = Stack(temporal, database_url, task_queue, workday_seconds, worker_processes, api, url, env)
+        stack = Stack(temporal, database_url, task_queue, workday_seconds, worker_processes, api, port, env)
         await wait_healthy(stack)
         print(
             f"stack: read model {stack.backend}, temporal {temporal.address}, api {stack.api_url}, {workers} worker(s)",
@@ -165,9 +186,8 @@ async def open_stack(
         )
         yield stack
     finally:
-        if stack is not None:  # with the workers a benchmark started in place of the first ones
-            children += [child for child in stack.workers if child not in children]
-        for child in reversed(children):
+        # A stack may have replaced a process that died: stop the ones running now.
+        for child in reversed(stack.children() if stack is not None else children):
             child.stop()
         if own_temporal:
             temporal.stop()

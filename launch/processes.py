@@ -91,7 +91,7 @@ class TemporalDevServer:
     @classmethod
     def start(cls, db_file: Path | None = None, port: int | None = None) -> TemporalDevServer:
         server = cls(port or free_port(), db_file)
-        server._launch()
+        server.launch()
         return server
 
     @property
@@ -116,7 +116,8 @@ class TemporalDevServer:
         self.child = ChildProcess.start(self.argv(), log_file=self.log_file, own_session=self.own_session)
         return self.child
 
-    def _launch(self) -> None:
+    def launch(self) -> None:
+        """Start on its port (and database file) and return once it answers; again after a stop or a kill."""
         child = self.spawn()
         # The dev server creates the default namespace before it opens its port: an open port means usable.
         deadline = time.monotonic() + 60
@@ -144,7 +145,7 @@ class TemporalDevServer:
     def restart(self) -> None:
         """Stop, then start again on the same port and database file."""
         self.stop()
-        self._launch()
+        self.launch()
 
 
 class ChildProcess:

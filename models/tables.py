@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, func, literal_column, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -21,19 +21,36 @@ def json_column() -> Any:
     return Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
+def trigram_index(name: str, column: str) -> Index:
+    """A PostgreSQL trigram index on the lower-cased column, for LIKE '%...%' (pg_trgm)."""
+    found = Index(
+        name, func.lower(literal_column(column)), postgresql_using="gin", postgresql_ops={"lower_1": "gin_trgm_ops"}
+    )
+    return found.ddl_if(dialect="postgresql")
+
+
 class ProjectRow(SQLModel, table=True):
     """One project as the workflow last published it; `state` is the full domain state."""
 
     __tablename__ = "projects"
+    # A list filters on one of these and pages in code order (api/queries.py); on PostgreSQL, `q` is
+    # answered by trigram indexes on lower(name) and lower(code) (migration 0007).
+    __table_args__ = (
+        *(
+            Index(f"ix_projects_{column}_code", column, "code")
+            for column in ("category", "status", "colour", "stage", "owner_org", "agent")
+        ),
+        *(trigram_index(f"ix_projects_{column}_trgm", column) for column in ("name", "code")),
+    )
 
     code: str = Field(primary_key=True, max_length=24)
     name: str
-    category: str = Field(index=True)
-    status: str = Field(index=True)
-    colour: str = Field(index=True)
-    stage: str = Field(index=True)
-    owner_org: str = Field(index=True, max_length=18)
-    agent: str = Field(index=True)
+    category: str
+    status: str
+    colour: str
+    stage: str
+    owner_org: str = Field(max_length=18)
+    agent: str
     key_project: bool = False
     revocations_open: int = 0
     # Whether the workflow still runs (ended projects run on through their rating window and open items).
@@ -46,11 +63,29 @@ class ProjectRow(SQLModel, table=True):
     state: dict[str, Any] = json_column()
 
 
+# Where a task without a deadline sorts: after every real one.
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+# The steps a department holds (domain/status.py: DEPARTMENT_HOLDS), as SQL for a partial index.
+DEPARTMENT_HOLDS_SQL = "status IN ('in_review', 'granted')"
+
+
 class StepRow(SQLModel, table=True):
     """One step instance, for inboxes and statistics."""
 
     __tablename__ = "steps"
-    __table_args__ = (Index("ix_steps_department_status", "department", "status"),)
+    __table_args__ = (
+        Index("ix_steps_department_status", "department", "status"),
+        # A department's inbox in deadline order: a page is a range of this index (api/queries.py).
+        Index(
+            "ix_steps_department_due",
+            "department",
+            "inbox_due",
+            "code",
+            "key",
+            postgresql_where=text(DEPARTMENT_HOLDS_SQL),
+            sqlite_where=text(DEPARTMENT_HOLDS_SQL),
+        ),
+    )
 
     code: str = Field(primary_key=True, max_length=24)
     key: str = Field(primary_key=True)
@@ -67,6 +102,9 @@ class StepRow(SQLModel, table=True):
     running_since: datetime | None = instant()
     deadline: datetime | None = instant()
     verify_deadline: datetime | None = instant()
+    # Where the step sorts in its holder's inbox: the verification deadline of a granted step,
+    # otherwise its deadline; NO_DEADLINE without one (activities/publish.py: step_row).
+    inbox_due: datetime | None = instant()
     opened_at: datetime | None = instant()
     ended_at: datetime | None = instant()
     rating: int | None = None
@@ -76,6 +114,11 @@ class ProblemRow(SQLModel, table=True):
     """A coordination problem and where it sits on the ladder."""
 
     __tablename__ = "problems"
+    # The queues page in opening order, open problems unless asked (api/queries.py).
+    __table_args__ = (
+        Index("ix_problems_opened", "opened_at", "id"),
+        Index("ix_problems_status_opened", "status", "opened_at", "id"),
+    )
 
     id: str = Field(primary_key=True)
     code: str = Field(index=True, max_length=24)
@@ -108,6 +151,16 @@ class RectificationRow(SQLModel, table=True):
     opened_at: datetime = instant(nullable=False)
     due_at: datetime | None = instant()
     answer: str | None = None
+
+
+class TotalRow(SQLModel, table=True):
+    """A running total of the read model, kept by the projection (models/totals.py)."""
+
+    __tablename__ = "totals"
+
+    name: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: float = 0.0
 
 
 class EventRow(SQLModel, table=True):

@@ -107,6 +107,20 @@ class Api:
     async def post(self, path: str, as_user: str, json: Any = None, **kwargs: Any) -> httpx.Response:
         return await self.call("POST", path, as_user, json=json if json is not None else {}, **kwargs)
 
+    async def every(self, path: str, as_user: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a paged list (`/tasks`, `/problems`, `/projects`), following its cursors."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        for _ in range(1000):
+            query = {**params, "limit": 200, **({"cursor": cursor} if cursor else {})}
+            r = await self.get(path, as_user, params=query)
+            assert r.status_code == 200, r.text
+            items += r.json()["items"]
+            cursor = r.json()["next_cursor"]
+            if cursor is None:
+                return items
+        raise AssertionError(f"{path} did not end within 1000 pages")
+
 
 async def open_api(app: FastAPI) -> AsyncIterator[Api]:
     """Run the app's lifespan and yield a client talking to it."""

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 import os
+import random
+from collections import Counter
 
 import pytest
 
-from bench import deadline_wave, escalation_delay, wakeup
+from bench import chaos, deadline_wave, escalation_delay, wakeup
+from bench.chaos_checks import Action, Findings, compare_timeline
 
 PROJECTS = 12
 
@@ -54,3 +57,32 @@ async def test_deadline_wave_benchmark_runs(monkeypatch: pytest.MonkeyPatch) -> 
     assert figures["events"]["overdue"] == PROJECTS
     assert figures["worker_peak_rss_mib"] > 0
     assert all(math.isfinite(value) for value in figures["delay"].values())
+
+
+def test_the_chaos_timeline_check_sees_a_lost_and_a_doubled_action() -> None:
+    """make chaos passes only when each acknowledged action is in the timeline once (no run here:
+    a whole chaos run takes minutes, see docs/benchmarks.md)."""
+    acked: Counter[Action] = Counter({("created", None, "owner-a"): 1, ("submitted", "project_approval", "owner-a"): 1})
+    created = {"action": "created", "step": None, "actor": "owner-a"}
+    submitted = {"action": "submitted", "step": "project_approval", "actor": "owner-a"}
+    approved = {"action": "approved", "step": "project_approval", "actor": "reviewer-drc"}
+    overdue = {"action": "overdue", "step": "project_approval", "actor": "system"}  # not a client's action
+
+    good = Findings()
+    compare_timeline("P", acked, [created, submitted, overdue], good)
+    assert good.once == 2 and good.timeline == []
+
+    bad = Findings()
+    compare_timeline("P", acked, [created, submitted, submitted, approved], bad)
+    assert bad.once == 1 and len(bad.timeline) == 2  # submitted twice; approved never acknowledged
+
+    lost = Findings()
+    compare_timeline("P", acked, [created], lost)
+    assert lost.once == 1 and len(lost.timeline) == 1
+
+
+def test_the_chaos_schedule_kills_every_part_under_load() -> None:
+    planned = chaos.schedule(3, random.Random(1))
+    assert Counter(part for _, part in planned) == {part: 3 for part in chaos.PARTS}
+    moments = [fraction for fraction, _ in planned]
+    assert moments == sorted(moments) and moments[0] >= chaos.FIRST_KILL and moments[-1] <= chaos.LAST_KILL

@@ -290,11 +290,11 @@ async def test_bad_rating_answer_accepted(fast: Api) -> None:
     rect = await rate(fast, code, 2)
     again = await fast.post(f"/projects/{code}/steps/project_approval/rating", "owner-a", json={"score": 5})
     assert again.status_code == 409 and again.json()["code"] == "already_rated"
-    inbox = (await fast.get("/tasks", "reviewer-drc")).json()
+    inbox = await fast.every("/tasks", "reviewer-drc")
     assert any(t["kind"] == "rectification" and t["id"] == rect for t in inbox)
     r = await fast.post(f"/rectifications/{rect}/answer", "reviewer-drc", json={"answer": "added a fast lane"})
     assert r.status_code == 200, r.text
-    assert any(t["id"] == rect for t in (await fast.get("/tasks", "owner-a")).json())
+    assert any(t["id"] == rect for t in await fast.every("/tasks", "owner-a"))
     r = await fast.post(f"/rectifications/{rect}/judgement", "owner-a", json={"accept": True})
     assert r.status_code == 200, r.text
     project = await view(fast, code)
@@ -338,29 +338,29 @@ async def test_unanswered_rectification_escalates_after_five_working_days(fast: 
 async def test_each_role_has_its_own_inbox(api: Api) -> None:
     """On the slow clock: each holder of the ladder sees the problem in its inbox, then raises it."""
     code = (await create(api))["code"]
-    owner_tasks = (await api.get("/tasks", "owner-a")).json()
+    owner_tasks = await api.every("/tasks", "owner-a")
     assert any(t["project_code"] == code and t["step"] == "project_approval" for t in owner_tasks)
     await api.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})
-    reviewer_tasks = (await api.get("/tasks", "reviewer-drc")).json()
+    reviewer_tasks = await api.every("/tasks", "reviewer-drc")
     assert any(t["project_code"] == code and t["kind"] == "step" for t in reviewer_tasks)
     deadlines = [t["deadline"] for t in reviewer_tasks if t["deadline"]]
     assert deadlines == sorted(deadlines)  # soonest deadline first
-    assert not any(t["project_code"] == code for t in (await api.get("/tasks", "reviewer-fire")).json())
+    assert not any(t["project_code"] == code for t in await api.every("/tasks", "reviewer-fire"))
     r = await api.post(f"/projects/{code}/problems", "owner-a", json={"summary": "need a site meeting"})
     problem_id = r.json()["created_id"]
     agent = (await view(api, code))["agent"]
     holders = {1: agent, 2: "chief-initiation", 3: "office-1", 4: "leader-1"}
     for level, holder in holders.items():
-        tasks = (await api.get("/tasks", holder)).json()
+        tasks = await api.every("/tasks", holder)
         held = [t for t in tasks if t["kind"] == "problem" and t["id"] == problem_id]
         assert [t["status"] for t in held] == [f"level {level}"], (holder, held)
         others = [user for other, user in holders.items() if other != level]
         for user in others:  # a problem is in the inbox of its level's holder only
-            assert not any(t["id"] == problem_id for t in (await api.get("/tasks", user)).json()), user
+            assert not any(t["id"] == problem_id for t in await api.every("/tasks", user)), user
         if level < 4:
             raised = await api.post(f"/problems/{problem_id}/raise", holder, json={"reason": "needs the next level"})
             assert raised.status_code == 200, raised.text
-    assert not any(t["id"] == problem_id for t in (await api.get("/tasks", "chief-acceptance")).json())
+    assert not any(t["id"] == problem_id for t in await api.every("/tasks", "chief-acceptance"))
 
 
 async def test_manual_raise_and_resolution_only_by_the_holder_or_above(api: Api) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from workflows.search import SEARCH_ATTRIBUTES
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = shutil.which("docker-compose")
 
@@ -91,9 +93,51 @@ def test_services_start_in_order() -> None:
     services = mapping_at(config, "services")
     assert {"postgresql", "temporal", "temporal-ui", "worker", "api", "migrate"} <= services.keys(), services
     for app in ("api", "worker"):
-        assert {"temporal", "migrate"} <= mapping_at(config, "services", app, "depends_on").keys(), app
+        needs = mapping_at(config, "services", app, "depends_on").keys()
+        assert {"temporal", "temporal-namespace", "migrate"} <= needs, app
     assert "postgresql" in mapping_at(config, "services", "migrate", "depends_on")
-    assert "postgresql" in mapping_at(config, "services", "temporal", "depends_on")
+    assert "postgresql" in mapping_at(config, "services", "temporal-schema", "depends_on")
+    assert "temporal" in mapping_at(config, "services", "temporal-namespace", "depends_on")
+
+
+def test_temporal_runs_the_server_image_on_a_schema_the_admin_tools_keep_up_to_date() -> None:
+    result = compose("config")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert services["temporal"]["image"].startswith("temporalio/server:")
+    assert not any("auto-setup" in str(service.get("image")) for service in services.values())
+    # The server starts only once the schema job has finished, and succeeded.
+    assert services["temporal"]["depends_on"]["temporal-schema"]["condition"] == "service_completed_successfully"
+    # Some docker-compose versions print a script's `$$` escapes as they are written.
+    schema = "\n".join(services["temporal-schema"]["command"]).replace("$$", "$")
+    assert services["temporal-schema"]["image"].startswith("temporalio/admin-tools:")
+    for step in ("create", "setup-schema -v 0.0", 'update-schema -d "$schemas/$dir/versioned"'):
+        assert f"$sql {step}" in schema, step
+    assert "temporal:temporal visibility:temporal_visibility" in schema
+    # Then the namespace and every search attribute the workflows set (workflows/search.py).
+    setup = "\n".join(services["temporal-namespace"]["command"]).replace("$$", "$")
+    assert "temporal operator namespace create --namespace default" in setup
+    for key in SEARCH_ATTRIBUTES:
+        assert key.name in setup, key.name
+
+
+def test_prometheus_scrapes_the_api_and_the_worker() -> None:
+    result = compose("config")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    prometheus = services["prometheus"]
+    assert prometheus["image"].startswith("prom/prometheus:")
+    assert {"api", "worker"} <= prometheus["depends_on"].keys()
+    # Volumes print as `source:target:mode` or as mappings, by docker-compose version.
+    mounts = [
+        (v["source"], v["target"]) if isinstance(v, dict) else tuple(v.split(":")[:2]) for v in prometheus["volumes"]
+    ]
+    mounted = {target: source for source, target in mounts}
+    assert Path(mounted["/etc/prometheus"]) == ROOT / "deploy" / "prometheus"
+    assert services["worker"]["environment"]["APPROVALS_WORKER_METRICS_ADDRESS"] == "0.0.0.0:9464"
+    # The worker's metrics are for Prometheus on the compose network only; the API is probed on readiness.
+    assert "ports" not in services["worker"]
+    assert "/health/ready" in " ".join(services["api"]["healthcheck"]["test"])
 
 
 def test_api_runs_in_production_without_demo_data() -> None:

@@ -7,17 +7,19 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
+from api.deps import Services, session
 from api.main import create_app
+from bench.consistency import read_model_differences
 from launch.databases import create_database, drop_database, migrate
 from launch.processes import (
     ChildProcess,
@@ -27,14 +29,15 @@ from launch.processes import (
     start_api,
     start_worker,
 )
+from models.calendar_store import CalendarSource
 from models.db import make_engine, session_factory
 from models.seed import ORG_A, seed
-from models.tables import EventRow, IdempotencyRow, ProjectRow, StepRow
+from models.storage import make_storage
+from models.tables import IdempotencyRow
 from settings import Settings
 from tests.chain import steps, view, walk
 from tests.conftest import Api, eventually, make_settings, open_api
-from tests.support.proxy import TcpProxy
-from workflows.project import ProjectWorkflow
+from tests.support.proxy import database_proxy
 from workflows.search import connect
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -101,17 +104,10 @@ async def decide_with_retry(api: Api, code: str, step: dict[str, Any], key: str)
 async def assert_read_model_matches_workflow(stack: Stack, code: str) -> None:
     """The read model holds exactly the workflow's own state, and each event once."""
     client = await stack.client()
-    state = await client.get_workflow_handle(code).query(ProjectWorkflow.state)
     engine = make_engine(stack.settings.database_url)
     try:
         async with session_factory(engine)() as db:
-            row = await db.get(ProjectRow, code)
-            assert row is not None and row.version == state.version
-            assert row.state == state.model_dump(mode="json", exclude={"pending_events"})
-            step_rows = (await db.exec(select(StepRow).where(col(StepRow.code) == code))).all()
-            assert {s.key: s.status for s in step_rows} == {s.key: s.status for s in state.steps}
-            seqs = (await db.exec(select(EventRow.seq).where(col(EventRow.code) == code))).all()
-            assert sorted(seqs) == list(range(1, state.event_seq + 1))
+            assert await read_model_differences(db, client, code) == []
     finally:
         await engine.dispose()
 
@@ -317,16 +313,6 @@ async def test_read_model_dying_mid_decision_loses_nothing(stack: Stack) -> None
     await proxy.cut()
 
 
-async def database_proxy(settings: Settings) -> tuple[TcpProxy, str]:
-    """A running proxy to the read model, and the database URL that goes through it."""
-    target = make_url(settings.database_url)
-    if target.get_backend_name() != "postgresql":
-        pytest.skip("cutting the database's connections needs a networked read model (PostgreSQL)")
-    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
-    await proxy.start()
-    return proxy, target.set(port=proxy.port).render_as_string(hide_password=False)
-
-
 async def _healthy(http: httpx.AsyncClient) -> None:
     try:
         r = await http.get("/health")
@@ -372,3 +358,29 @@ async def test_database_down_answers_503_and_the_retry_acts_once(stack: Stack) -
         await proxy.cut()
     assert steps(await view(stack.api, code))["project_approval"]["status"] == "approved"
     assert await approvals_of(stack.api, code, "project_approval") == 1
+
+
+async def test_database_lost_after_the_answer_closes_the_session_quietly(stack: Stack) -> None:
+    """The read model dies after a request's last statement, when its answer has gone out: closing
+    the request's session must not fail, or the answered request ends as an unhandled error."""
+    proxy, via_proxy = await database_proxy(stack.settings)
+    settings = stack.settings.model_copy(update={"database_url": via_proxy})
+    engine = make_engine(via_proxy)
+    services = Services(
+        settings=settings,
+        sessions=session_factory(engine),
+        temporal=await stack.client(),
+        calendar=CalendarSource(settings.workday_seconds, settings.timezone, settings.closes),
+        storage=make_storage(settings),
+    )
+    try:
+        async with asynccontextmanager(session)(services) as db:
+            assert (await db.exec(select(IdempotencyRow).limit(1))).all() is not None  # a transaction is open
+            await proxy.cut()
+        # And the pool has let the dead connection go: the next request works once the database is back.
+        await proxy.start()
+        async with asynccontextmanager(session)(services) as db:
+            assert (await db.exec(select(IdempotencyRow).limit(1))).all() is not None
+    finally:
+        await proxy.cut()
+        await engine.dispose()

@@ -20,6 +20,7 @@ LAYERS = {
     "api": 5,
     "web": 5,
     "worker": 6,
+    "worker_metrics": 6,
     "launch": 7,
     "run": 8,
     "bench": 9,

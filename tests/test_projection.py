@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from activities.publish import write_project
-from domain.project import OpenProblem
+from activities.publish import forget_project, write_project
+from api.queries import statistics_of
+from bench.city import OWNER as CITY_OWNER
+from bench.city import T_CODE, Driver, build
+from domain.calendar import WorkCalendar
+from domain.catalog import default_catalog
+from domain.codes import project_check_char
+from domain.holidays import seed_years
+from domain.project import OpenProblem, Project
+from launch.databases import create_database, drop_database, migrate
+from models import totals
 from models.db import make_engine, session_factory
 from models.tables import EventRow, ProblemRow, ProjectRow
 from settings import Settings
@@ -29,11 +43,11 @@ async def read(settings: Settings, code: str) -> tuple[int, list[str], list[str]
     return row.version, [f"{e.seq}:{e.action}" for e in events], list(problems)
 
 
-async def publish(settings: Settings, project: object, version: int) -> bool:
+async def publish(settings: Settings, project: object, version: int, now: datetime = NOW) -> bool:
     engine = make_engine(settings.database_url)
     async with session_factory(engine)() as db:
         project.version = version  # type: ignore[attr-defined]
-        written = await write_project(db, project, NOW)  # type: ignore[arg-type]
+        written = await write_project(db, project, now)  # type: ignore[arg-type]
         await db.commit()
     await engine.dispose()
     return written
@@ -60,3 +74,108 @@ async def test_a_retried_attempt_replaces_what_its_lost_first_attempt_wrote(sett
     assert await read(settings, base.code) == (7000, events, [])
     assert await publish(settings, first, 7001)  # one above: the newer state wins
     assert (await read(settings, base.code))[2] == [p.id for p in first.problems]
+
+
+async def test_a_retry_at_the_same_version_but_later_replaces_the_lost_attempt(settings: Settings) -> None:
+    """An update's workflow task lost with the Temporal server leaves no trace in the history, so
+    its retry publishes at the same version; it runs later, and its state wins (chaos benchmark)."""
+    base = new_project()
+    base.code = "2026-310115-01-01-999995"
+    lost = base.model_copy(deep=True)
+    lost.act(OpenProblem(actor=OWNER, summary="lost with the server"), NOW)
+    assert await publish(settings, lost, 9000, now=NOW)
+
+    retry = base.model_copy(deep=True)
+    later = NOW + timedelta(seconds=8)
+    assert await publish(settings, retry, 9000, now=later)
+    version, events, problems = await read(settings, base.code)
+    assert version == 9000 and problems == []
+    assert events == [f"{e.seq}:{e.action}" for e in retry.pending_events]
+
+    assert not await publish(settings, lost, 9000, now=NOW)  # the lost attempt's write, late: changes nothing
+    assert await read(settings, base.code) == (9000, events, [])
+
+
+class Recorded(Driver):
+    """Drives a project as the city generator does, keeping its state after every change."""
+
+    def __init__(self, *args: Any) -> None:
+        self.states: list[Project] = []
+        super().__init__(*args)
+
+    def time(self) -> None:
+        super().time()
+        self.states.append(self.project.model_copy(deep=True))
+
+
+def recorded(profile: str, category: str, seed: int, code: str) -> list[Project]:
+    """Every state a project of the profile went through, under its own code."""
+    calendar = WorkCalendar(seed_years(), tz="Asia/Shanghai")
+    drivers: list[Recorded] = []
+
+    def driver(*args: Any) -> Recorded:
+        drivers.append(Recorded(*args))
+        return drivers[-1]
+
+    spec = default_catalog().get(category)
+    assert spec is not None
+    build(spec, profile, calendar, datetime(2025, 3, 3, 1, 30, tzinfo=UTC), seed, driver)
+    return [Project.model_validate_json(p.model_dump_json().replace(T_CODE, code)) for p in drivers[0].states]
+
+
+@pytest.fixture
+async def fresh_db() -> AsyncIterator[AsyncSession]:
+    """A read model of its own (PostgreSQL when the tests have one), migrated and empty."""
+    url = create_database(os.environ.get("APPROVALS_TEST_DATABASE_URL"))
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        async with session_factory(engine)() as db:
+            yield db
+    finally:
+        await engine.dispose()
+        drop_database(url)
+
+
+async def test_the_running_totals_equal_the_totals_of_the_rows(fresh_db: AsyncSession) -> None:
+    """Every publish moves the totals by the difference it makes: after projects went through whole
+    chains (returns, commitments, problems up the ladder, ratings, withdrawals), a stale write, a
+    lost attempt replaced by its retry and a project removed, the totals and the statistics read
+    from them are those computed from the rows."""
+    db = fresh_db
+    kinds = [
+        ("troubled_completed", "general"),
+        ("completed", "low_risk"),
+        ("withdrawn", "general"),
+        ("overdue", "general"),
+        ("suspended", "general"),
+    ]
+    chains = [
+        recorded(profile, category, seed=11 + n, code=f"{body}{project_check_char(body)}")
+        for n, (profile, category) in enumerate(kinds)
+        if (body := f"2025-310115-01-01-{n + 1:05d}")
+    ]
+    for states in chains:
+        for version, state in enumerate(states, 1):
+            state.version = version
+            assert await write_project(db, state, NOW)
+            await db.commit()
+    assert not await write_project(db, chains[0][3], NOW)  # stale: moves nothing
+    live = chains[3]  # overdue: a problem may still be opened
+    lost, retry = live[-1].model_copy(deep=True), live[-1].model_copy(deep=True)
+    lost.act(OpenProblem(actor=CITY_OWNER, summary="lost attempt"), NOW + timedelta(seconds=1))
+    lost.version = retry.version = len(live) + 1
+    assert await write_project(db, lost, NOW)
+    retry.version += 1
+    assert await write_project(db, retry, NOW)  # its problem is gone, and so is its count
+    await forget_project(db, chains[1][-1].code)
+    await db.commit()
+
+    kept, computed = await totals.read(db), await totals.from_rows(db)
+    assert {k for k, v in kept.items() if v} == {k for k, v in computed.items() if v}
+    assert all(math.isclose(kept.get(k, 0), v, rel_tol=1e-9, abs_tol=1e-9) for k, v in computed.items())
+    assert statistics_of(kept) == statistics_of(computed)
+    shown = statistics_of(kept)
+    assert shown["problems"]["resolved"] > 0 and set(shown["problems"]["open_by_level"]) >= {"1"}
+    assert sum(d["ratings"] for d in shown["departments"].values()) > 0
+    assert sum(shown["projects"]["by_status"].values()) == len(chains) - 1

@@ -15,8 +15,11 @@ from web.pages import login_redirect, page, refused_form
 from web.routes import (
     auth,
     dashboard,
+    documents,
     home,
     inbox,
+    my_settings,
+    notifications,
     office_calendar,
     office_catalog,
     office_users,
@@ -64,12 +67,15 @@ def install_pages(app: FastAPI) -> None:
         inbox,
         steps,
         project,
+        documents,
         dashboard,
         queue,
         statistics,
         office_calendar,
         office_users,
         office_catalog,
+        notifications,
+        my_settings,
     ):
         app.include_router(module.router)
     app.add_middleware(PageErrors, render=error_page)

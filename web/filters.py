@@ -71,7 +71,18 @@ def step_light(context: Context, step: StepView) -> str:
 
 PAST_DEADLINE = labels.N_("past its deadline")
 
+
+def filesize(size: int) -> str:
+    """A file's size as people read it: bytes, KiB or MiB, one decimal."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
 FILTERS = {
+    "filesize": filesize,
     "local_name": local_name,
     "department": department,
     "local": local,

@@ -38,7 +38,7 @@ class Language:
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse(self.tag, sep="-")
+        return _locale(self.tag)
 
     def gettext(self, message: str) -> str:
         return self.translations.gettext(message)
@@ -55,6 +55,12 @@ class Language:
         """An instant in the office's time zone, to the minute."""
         pattern = "y年M月d日 HH:mm" if self.tag == CHINESE else "d MMM y, HH:mm"
         return format_datetime(value, pattern, tzinfo=ZoneInfo(tz), locale=self.locale)
+
+
+@cache
+def _locale(tag: str) -> Locale:
+    """Parsed once: Babel looks its locale data up on disk at every parse."""
+    return Locale.parse(tag, sep="-")
 
 
 def catalog_files() -> list[Path]:

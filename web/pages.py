@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Acting, CodePath, ServicesDep, SessionDep, actor_of, request_key
-from api.queries import inbox, visible_project
+from api.notifications import unread_count
+from api.queries import inbox_count, visible_project
 from domain.access import require_role
 from domain.codes import validate_project_code
 from models.tables import UserRow
@@ -29,10 +31,13 @@ async def mark_page(request: Request) -> None:
 
 
 async def signed_in(request: Request, user: PageUser, db: SessionDep) -> UserRow:
-    """The caller of a page, remembered for the layout with the count of its to-do list."""
+    """The caller of a page, remembered for the layout with the count of its to-do list and of its
+    unread notifications (the bell)."""
     request.state.user = user
-    if request.method == "GET" and not is_htmx(request) and any(h == TODO_PAGE for h, _ in MENUS.get(user.role, [])):
-        request.state.todo_count = len(await inbox(db, actor_of(user)))
+    if request.method == "GET" and not is_htmx(request):
+        request.state.unread = await unread_count(db, user.username)
+        if any(h == TODO_PAGE for h, _ in MENUS.get(user.role, [])):
+            request.state.todo_count = await inbox_count(db, actor_of(user))
     return user
 
 
@@ -132,6 +137,13 @@ VisibleCode = Annotated[str, Depends(visible_code)]
 def see_other(url: str) -> RedirectResponse:
     """After a form post: go to the page that shows the result (303, so a reload does not post again)."""
     return RedirectResponse(url, status_code=303)
+
+
+def local_path(target: str) -> str:
+    """A path of this site (never another host), or empty: where a form may send the caller back."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or urlparse(target).netloc:
+        return ""
+    return target
 
 
 def login_redirect(exc: LoginRequired) -> Response:

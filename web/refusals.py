@@ -57,6 +57,12 @@ FIELD_MESSAGES = {
     "less_than_equal": N_("The number is too large."),
 }
 
+# What a refused address or mobile number should look like (the settings page, the office's users page).
+CONTACT_HELP = {
+    "email": N_("Enter an e-mail address such as name@example.cn, or leave it empty."),
+    "mobile": N_("Enter a mobile number of 6 to 15 digits (a + before them is allowed), or leave it empty."),
+}
+
 
 def refusal_message(request: Request, code: str) -> str:
     """A refusal in the caller's language."""
@@ -77,5 +83,5 @@ def field_errors(request: Request, err: ValidationError) -> dict[str, str]:
             found.setdefault(RULE_FIELDS[error["type"]], translate(REFUSALS[error["type"]]))
             continue
         name = str(error["loc"][-1]) if error["loc"] else ""
-        found.setdefault(name, translate(FIELD_MESSAGES.get(error["type"], CHECK_THIS)))
+        found.setdefault(name, translate(CONTACT_HELP.get(name) or FIELD_MESSAGES.get(error["type"], CHECK_THIS)))
     return found

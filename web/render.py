@@ -51,6 +51,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "csrf_token": csrf_token(request),
         "tz": settings.timezone,
         "user": getattr(request.state, "user", None),
+        "unread": getattr(request.state, "unread", None),  # the bell's count (web/pages.py)
         "flash": None,
         "errors": {},
         **context,

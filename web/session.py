@@ -91,12 +91,19 @@ def keep_csrf_cookie(request: Request, response: Response, settings: Settings) -
 
 async def csrf_checked(request: Request) -> None:
     """Refuse a form post whose token does not match this browser's cookie."""
-    expected = request.cookies.get(CSRF_COOKIE)
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         form = await request.form()
         field = form.get(CSRF_FIELD)
         sent = field if isinstance(field, str) else None
+    check_csrf(request, sent)
+
+
+def check_csrf(request: Request, field: str | None) -> None:
+    """Refuse a post whose token (the header's, else the form's field) is not this browser's cookie's.
+    For a form read by the route itself (an upload, whose body is read as it streams)."""
+    expected = request.cookies.get(CSRF_COOKIE)
+    sent = request.headers.get(CSRF_HEADER) or field
     if not expected or not sent or not hmac.compare_digest(expected, sent):
         raise CsrfRefused()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from temporalio.client import Client, Schedule, ScheduleAlreadyRunningError, ScheduleUpdate
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 COLOUR = SearchAttributeKey.for_keyword("ProjectColour")
 STATUS = SearchAttributeKey.for_keyword("ProjectStatus")
@@ -23,9 +24,10 @@ def search_attributes(colour: str, status: str, stage: str, category: str) -> Ty
     )
 
 
-async def connect(address: str, namespace: str) -> Client:
-    """A Temporal client that speaks pydantic, as every process of the service does."""
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+async def connect(address: str, namespace: str, runtime: Runtime | None = None) -> Client:
+    """A Temporal client that speaks pydantic, as every process of the service does; on `runtime`, if
+    given (the one whose exporter shows the worker's SDK metrics), else the SDK's default."""
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime)
 
 
 async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:

@@ -49,7 +49,8 @@ async def create_user(body: UserCreate, user: Manager, db: SessionDep, key: Idem
     "/users/{username}", response_model=UserOut, responses=refusals("forbidden_role", "cannot_deactivate_self")
 )
 async def update_user(username: UsernamePath, body: UserUpdate, user: Manager, db: SessionDep) -> UserOut:
-    """Deactivate or reactivate, reset the password, rename, or lift a login lock."""
+    """Deactivate or reactivate, reset the password, rename, lift a login lock, or set or remove the
+    e-mail address and the mobile number."""
     return await users.update_user(db, username, body, user)
 
 

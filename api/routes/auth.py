@@ -11,6 +11,7 @@ from api.deps import ServicesDep, SessionDep, UserDep
 from api.errors import refusals
 from api.login import sign_in
 from api.schemas import Me, NoticeSettings, Token
+from api.users import change_notice_settings
 
 router = APIRouter(tags=["auth"])
 
@@ -32,8 +33,4 @@ async def me(user: UserDep) -> Me:
 async def change_notices(body: NoticeSettings, user: UserDep, db: SessionDep) -> Me:
     """Turn mailed or gateway notices on or off, choose their language, set or remove (empty) the
     e-mail address and the mobile number. The in-app notifications always stay."""
-    for field, value in body.model_dump(exclude_none=True).items():
-        setattr(user, field, value or None if field in ("email", "mobile") else value)
-    db.add(user)
-    await db.commit()
-    return Me.model_validate(user, from_attributes=True)
+    return await change_notice_settings(db, user, body)

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import structlog
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
 from api.deps import Acting, CodePath, ServicesDep, SessionDep, UserDep, actor_of, on_project
-from api.documents import list_documents, upload, visible_document
-from api.errors import not_found, refusals
+from api.documents import download, list_documents, upload
+from api.errors import refusals
 from api.filekinds import MEDIA_TYPES
-from api.filenames import content_disposition
 from api.queries import visible_project
 from api.schemas import DOCUMENT_ID, STEP_KEY, DocumentOut
 from domain.codes import validate_project_code
-from models.storage import MissingObject
 
 router = APIRouter(tags=["documents"])
-log = structlog.get_logger("approvals.api")
 
 UPLOAD_BODY: dict[str, Any] = {
     "required": True,
@@ -113,19 +108,4 @@ async def get_documents(
 @router.get("/documents/{document_id}", response_class=Response, responses=DOWNLOAD)
 async def download_document(document_id: DocumentPath, user: UserDep, svc: ServicesDep, db: SessionDep) -> Response:
     """Download a document."""
-    row = await visible_document(db, actor_of(user), document_id)
-    await db.commit()  # the connection goes back to the pool before the bytes stream out
-    try:
-        chunks = await svc.storage.open(row.sha256)
-    except MissingObject:
-        log.error("document_bytes_missing", document_id=row.id, sha256=row.sha256)
-        raise not_found(f"document {document_id}") from None
-    headers = {
-        "Content-Disposition": content_disposition(row.filename),
-        "Content-Length": str(row.size),
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox",  # opened in a tab anyway: no script of it runs
-        "Cache-Control": "private, no-cache",
-        "ETag": f'"{row.sha256}"',
-    }
-    return StreamingResponse(chunks, media_type=row.content_type, headers=headers)
+    return await download(db, svc.storage, actor_of(user), document_id)

@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from api.commands import CommandsDep
 from api.deps import ServicesDep, SessionDep, UserDep, actor_of, allowed
 from api.errors import refusals
+from api.health import dependency_checks
 from api.office import calendar_year, category_out, replace_calendar_year
-from api.queries import inbox, statistics
-from api.schemas import CalendarOut, CalendarYear, TaskOut
+from api.queries import inbox_page, statistics
+from api.schemas import CalendarOut, CalendarYear, Limit, TaskCursor, TaskPage
 from domain.catalog import DEPARTMENTS
 from models.catalog_store import effective_catalog
 from models.tables import UserRow
@@ -56,10 +56,11 @@ async def put_calendar(
     return await replace_calendar_year(db, svc.calendar, send, year, body, user.username)
 
 
-@router.get("/tasks", response_model=list[TaskOut], tags=["tasks"])
-async def get_tasks(user: UserDep, db: SessionDep) -> list[TaskOut]:
-    """The caller's inbox, soonest deadline first."""
-    return await inbox(db, actor_of(user))
+@router.get("/tasks", response_model=TaskPage, tags=["tasks"])
+async def get_tasks(user: UserDep, db: SessionDep, limit: Limit = 50, cursor: TaskCursor = None) -> TaskPage:
+    """The caller's inbox: what waits on the caller now, soonest deadline first, a page at a time."""
+    items, next_cursor = await inbox_page(db, actor_of(user), limit, cursor)
+    return TaskPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/stats", tags=["stats"], responses=refusals("forbidden_role"))
@@ -71,15 +72,6 @@ async def get_stats(user: Annotated[UserRow, allowed("read_statistics")], db: Se
 @router.get("/health", tags=["health"])
 async def health(svc: ServicesDep, db: SessionDep) -> JSONResponse:
     """Up, and whether Temporal and the database answer."""
-    checks: dict[str, bool] = {}
-    try:
-        await db.exec(text("SELECT 1"))  # type: ignore[call-overload]
-        checks["database"] = True
-    except Exception:
-        checks["database"] = False
-    try:
-        checks["temporal"] = await svc.temporal.service_client.check_health()
-    except Exception:
-        checks["temporal"] = False
+    checks = await dependency_checks(svc, db)
     ok = all(checks.values())
     return JSONResponse({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503)

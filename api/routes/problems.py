@@ -9,23 +9,37 @@ from fastapi import APIRouter, Query
 from api.actions import ActionRoute, action_route
 from api.deps import SessionDep, UserDep, actor_of, on_problem, on_rectification
 from api.errors import ON_WORKFLOW
-from api.queries import list_problems
-from api.schemas import ProblemOut, ProblemRaise, ProblemResolve, RectificationAnswer, RectificationJudgement
+from api.queries import problems_page
+from api.schemas import (
+    Limit,
+    ProblemCursor,
+    ProblemPage,
+    ProblemRaise,
+    ProblemResolve,
+    RectificationAnswer,
+    RectificationJudgement,
+)
 from domain.project import AnswerRectification, JudgeRectification, RaiseProblem, ResolveProblem
 from workflows.project import ProjectWorkflow
 
 router = APIRouter(tags=["problems"])
 
 
-@router.get("/problems", response_model=list[ProblemOut])
+@router.get("/problems", response_model=ProblemPage)
 async def get_problems(
     user: UserDep,
     db: SessionDep,
     level: Annotated[int | None, Query(ge=1, le=4)] = None,
-    status: Literal["open", "resolved"] | None = None,
-) -> list[ProblemOut]:
-    """Problems of the projects the caller may see."""
-    return await list_problems(db, actor_of(user), level, status)
+    status: Annotated[
+        Literal["open", "resolved", "all"], Query(description="Open problems unless asked; `all` for every one.")
+    ] = "open",
+    limit: Limit = 50,
+    cursor: ProblemCursor = None,
+) -> ProblemPage:
+    """Problems of the projects the caller may see, oldest first, a page at a time."""
+    wanted = None if status == "all" else status
+    items, next_cursor = await problems_page(db, actor_of(user), level, wanted, limit, cursor)
+    return ProblemPage(items=items, next_cursor=next_cursor)
 
 
 W = ProjectWorkflow

@@ -9,9 +9,8 @@ from fastapi import APIRouter
 from api.actions import ActionRoute, action_route
 from api.commands import CommandsDep
 from api.deps import Acting, SessionDep, on_step
-from api.documents import attach_documents
+from api.documents import submission
 from api.errors import ON_WORKFLOW, refusals
-from api.queries import owner_revocation_open
 from api.schemas import ActionOut, DecisionBody, RatingBody, SubmitBody, VerificationBody
 from domain.project import Decide, Rate, Submit, Verify
 from workflows.project import ProjectWorkflow
@@ -39,14 +38,7 @@ async def submit(
     body: SubmitBody, acting: Annotated[Acting, on_step(Submit.gate)], send: CommandsDep, db: SessionDep
 ) -> ActionOut:
     """First submission, resubmission after return, or a new attempt after rejection."""
-    # Whether the owner has a revoked commitment on another project: the rule needs it, the read model knows it.
-    elsewhere = body.commitment and await owner_revocation_open(db, acting.code)
-    # Each named document, resolved to what the event records (422 before anything is submitted).
-    documents = await attach_documents(db, acting.code, body.documents)
-    fields = body.model_dump(exclude={"documents"})
-    action = Submit(
-        step=acting.item_id, actor=acting.actor, revocation_elsewhere=elsewhere, documents=documents, **fields
-    )
+    action = await submission(db, acting.code, acting.actor, acting.item_id, body)
     return await send.act(acting, ProjectWorkflow.submit, action)
 
 

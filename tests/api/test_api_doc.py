@@ -51,7 +51,7 @@ SCOPE_WORDS = {
     "assigned": "the projects it is the assigned agent (deputy, 代办员) of",
     "department_reached": "the projects that reached its department (one of its steps is past `pending`)",
 }
-PUBLIC = {"/auth/token", "/health"}
+PUBLIC = {"/auth/token", "/health", "/health/live", "/health/ready", "/metrics"}
 
 
 # ---- reading the app -------------------------------------------------------------------------
@@ -262,6 +262,8 @@ def render_routes(app: FastAPI) -> str:
 
 
 def who(route: APIRoute) -> str:
+    if route.path == "/metrics":
+        return "anyone, without a token; only a scraper with its bearer token once `APPROVALS_METRICS_TOKEN` is set"
     if route.path in PUBLIC:
         return "anyone, without a token"
     gate = gate_of(route)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import pytest
+from sqlalchemy import make_url
+
 from launch.processes import free_port
+from settings import Settings
 
 CHUNK = 65536
 
@@ -53,3 +57,13 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.write(data)
             await writer.drain()
     writer.transport.abort()
+
+
+async def database_proxy(settings: Settings) -> tuple[TcpProxy, str]:
+    """A running proxy to the read model, and the database URL that goes through it."""
+    target = make_url(settings.database_url)
+    if target.get_backend_name() != "postgresql":
+        pytest.skip("cutting the database's connections needs a networked read model (PostgreSQL)")
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    return proxy, target.set(port=proxy.port).render_as_string(hide_password=False)

@@ -151,7 +151,7 @@ async def test_the_queue_pages_problems_oldest_first_with_their_age_and_next_cli
     later = [await problem(api, code, summary) for summary in ("no water supply", "no access road")]
     chief = await signed_in(api, "chief-initiation")
     ids, pages = await queue_pages(chief, "/queue?level=2")
-    listed = (await api.get("/problems?level=2&status=open", "office-1")).json()
+    listed = await api.every("/problems", "office-1", level=2, status="open")
     assert ids == [p["id"] for p in listed] and len(pages) >= 2
     assert ids.index(first) < ids.index(later[0]) < ids.index(later[1])
 

@@ -237,8 +237,8 @@ async def test_the_office_creates_a_user_on_the_page_and_is_told_what_to_correct
     r = await office.post("/office/users", {**good, "department": "fire"})
     assert r.status_code == 409 and errors_of(r) == {"username": "该用户名已存在。"}
     rows = csv_rows(await office.get("/office/users.csv"))
-    assert rows[0] == ["用户名", "姓名", "角色", "所属", "可否登录", "锁定至"]
-    assert [name, "审查员 张三", "审批人员", "消防救援支队", "是", ""] in rows
+    assert rows[0] == ["用户名", "姓名", "角色", "所属", "电子邮箱", "手机号码", "可否登录", "锁定至"]
+    assert [name, "审查员 张三", "审批人员", "消防救援支队", "", "", "是", ""] in rows
     assert "long-enough-1" not in (await office.get("/office/users.csv")).text
 
 

@@ -21,6 +21,7 @@ from api.main import create_app
 from settings import Settings
 from tests.api.support import MATRIX_USERS, project_for
 from tests.conftest import Api
+from tests.support import samples
 from tests.web.support import Browser, page_operations, signed_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -63,8 +64,15 @@ def load_table(path: Path) -> list[Row]:
 
 TABLE = load_table(Path(__file__).with_name("pages.tsv"))
 # Path values that do not depend on the world: a calendar year no project reaches, a statistics
-# table, a category and a user only the office may change (and changes to what it holds).
-PATH_VALUES = {"year": "2100", "name": "on_time", "category": "decoration", "username": "leader-1"}
+# table, a category and a user only the office may change (and changes to what it holds), a
+# notification no one holds.
+PATH_VALUES = {
+    "year": "2100",
+    "name": "on_time",
+    "category": "decoration",
+    "username": "leader-1",
+    "notification_id": "2147483647",
+}
 
 
 @dataclass
@@ -75,6 +83,7 @@ class World:
     withdraw_code: str
     rectification: str
     fresh_problem: Callable[[], Awaitable[str]]
+    document: str  # a document uploaded to `code`
 
     async def request(self, row: Row, caller: str) -> tuple[str, dict[str, str]]:
         """The path and the form of the row for this caller."""
@@ -84,7 +93,7 @@ class World:
         if "{problem_id}" in row.form:
             values["problem_id"] = await self.fresh_problem()
         filled = {name: value.format(**values) for name, value in fields.items()}
-        path = row.path.format(code=code, tag="en", key="project_approval", **PATH_VALUES)
+        path = row.path.format(code=code, tag="en", key="project_approval", document_id=self.document, **PATH_VALUES)
         return path, filled
 
 
@@ -100,6 +109,10 @@ async def world(api: Api) -> World:
         r = await api.post(f"{step}/{verb}", user, json=body)
         assert r.status_code == 200, r.text
     rectification = r.json()["created_id"]
+    upload = await api.call(
+        "POST", f"/projects/{code}/documents", "owner-a", files={"file": ("报告.pdf", samples.pdf())}
+    )
+    assert upload.status_code == 201, upload.text
     withdraw_code = (await project_for(api, USERS["agent"]))["code"]
 
     async def fresh_problem() -> str:
@@ -109,7 +122,7 @@ async def world(api: Api) -> World:
         assert r.status_code == 201, r.text
         return str(r.json()["created_id"])
 
-    return World(code, withdraw_code, rectification, fresh_problem)
+    return World(code, withdraw_code, rectification, fresh_problem, upload.json()["id"])
 
 
 class Callers:

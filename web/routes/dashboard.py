@@ -12,8 +12,9 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from api.deps import ServicesDep, SessionDep, actor_of
-from api.queries import open_problems_by_level, project_counts
+from api.queries import project_counts
 from domain.access import require_role
+from models.figures import open_problems_by_level
 from web import labels
 from web.export import csv_response
 from web.labels import N_

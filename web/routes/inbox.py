@@ -1,22 +1,23 @@
 """The caller's to-do list (/inbox, /inbox.csv) and the menu's live count of it (/inbox/count).
 
 The list is `api.queries.inbox`, the same as `GET /tasks`: what waits on the caller, soonest
-deadline first. Each row says in words what to do and how many working days are left, or that
-it is overdue (逾期), and links to where the work is done.
+deadline first, a page at a time (the CSV has every task). Each row says in words what to do and
+how many working days are left, or that it is overdue (逾期), and links to where the work is done.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import Response
 
 from api.deps import ServicesDep, SessionDep, actor_of
-from api.queries import inbox
-from api.schemas import TaskOut
+from api.queries import inbox, inbox_count, inbox_page
+from api.schemas import TaskCursor, TaskOut
 from domain.bilingual import split_bilingual
 from domain.clock import Calendar
 from web.export import csv_response
@@ -26,6 +27,7 @@ from web.pages import Caller, page, page_router
 from web.render import caller_language, render
 
 router = page_router()
+PAGE_SIZE = 50
 TITLES = {"reviewer": N_("Department inbox")}
 INTROS = {
     "owner": N_("Steps waiting for your application, and answers of departments to judge."),
@@ -89,12 +91,12 @@ def detail(lang: Language, task: TaskOut) -> str:
     return f"{lang.gettext(named)} · {task.summary}" if named else task.summary
 
 
-async def rows(request: Request, user: Caller, svc: ServicesDep, db: SessionDep) -> list[Row]:
+async def rows(request: Request, svc: ServicesDep, db: SessionDep, tasks: list[TaskOut]) -> list[Row]:
     lang = caller_language(request)
     calendar = await svc.calendar.calendar(db)
     now = datetime.now(UTC)
     found = []
-    for task in await inbox(db, actor_of(user)):
+    for task in tasks:
         overdue, due = due_words(lang, calendar, task.deadline, now)
         step = split_bilingual(task.step_name).in_language(lang.tag) if task.step_name else ""
         todo = lang.gettext(TODO[task.todo])
@@ -103,13 +105,19 @@ async def rows(request: Request, user: Caller, svc: ServicesDep, db: SessionDep)
 
 
 @router.get("/inbox")
-async def inbox_page(request: Request, user: Caller, svc: ServicesDep, db: SessionDep) -> Response:
+async def inbox_list(
+    request: Request, user: Caller, svc: ServicesDep, db: SessionDep, cursor: TaskCursor = None
+) -> Response:
+    tasks, next_cursor = await inbox_page(db, actor_of(user), PAGE_SIZE, cursor)
     return page(
         request,
         "inbox.html",
         title=TITLES.get(user.role, N_("To do")),
         intro=INTROS.get(user.role, N_("The problems held at your level of the ladder.")),
-        rows=await rows(request, user, svc, db),
+        rows=await rows(request, svc, db, tasks),
+        total=await inbox_count(db, actor_of(user)),
+        next_url=f"/inbox?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
+        first_url="/inbox" if cursor else None,
     )
 
 
@@ -129,13 +137,13 @@ async def inbox_csv(request: Request, user: Caller, svc: ServicesDep, db: Sessio
             row.todo,
             row.detail,
         ]
-        for row in await rows(request, user, svc, db)
+        for row in await rows(request, svc, db, await inbox(db, actor_of(user)))
     ]
     today = datetime.now(ZoneInfo(tz)).date()
     return csv_response(_(TITLES.get(user.role, N_("To do"))), today, header, table)
 
 
 @router.get("/inbox/count")
-async def inbox_count(request: Request, user: Caller, db: SessionDep) -> Response:
+async def menu_count(request: Request, user: Caller, db: SessionDep) -> Response:
     """The menu's count of the to-do list, swapped in place by htmx every 15 seconds."""
-    return render(request, "inbox_count.html", count=len(await inbox(db, actor_of(user))))
+    return render(request, "inbox_count.html", count=await inbox_count(db, actor_of(user)))

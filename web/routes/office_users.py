@@ -1,5 +1,6 @@
-"""The office's users page (/office/users): every user with its role, binding and account state;
-creating one, deactivating or reactivating it, resetting its password, lifting a login lock.
+"""The office's users page (/office/users): every user with its role, binding, e-mail address,
+mobile number and account state; creating one, deactivating or reactivating it, resetting its
+password, lifting a login lock, changing where notices reach it.
 
 Each form is validated by the API's own body schema (`UserCreate`, `UserUpdate`) and saved by
 the same service as `POST /users` and `PATCH /users/{username}` (api/users.py)."""
@@ -28,7 +29,7 @@ from web.export import csv_response
 from web.i18n import Language
 from web.labels import N_
 from web.pages import Caller, FormChecked, page, page_router, see_other
-from web.refusals import CHECK_THIS, FIELD_MESSAGES
+from web.refusals import CHECK_THIS, CONTACT_HELP, FIELD_MESSAGES
 from web.render import caller_language
 
 router = page_router()
@@ -41,7 +42,7 @@ async def may_manage(user: Caller) -> None:
 
 router.dependencies.append(Depends(may_manage))
 UsernamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_.-]{2,63}$")]
-FIELDS = ("username", "display_name", "password", "role", "department", "stage", "organisation")
+FIELDS = ("username", "display_name", "password", "role", "department", "stage", "organisation", "email", "mobile")
 # What each role is bound to (api/schemas.py refuses any other binding): for the form's words only.
 BINDING = {"owner": "organisation", "reviewer": "department", "section_chief": "stage"}
 NEEDED = {
@@ -59,6 +60,7 @@ FIELD_HELP = {
     ),
     "password": PASSWORD_HELP,
     "organisation": CREDIT_CODE_HELP,
+    **CONTACT_HELP,
 }
 CHOOSE_ONE = FIELD_MESSAGES["literal_error"]
 CHANGES: dict[str, dict[str, Any]] = {
@@ -66,6 +68,7 @@ CHANGES: dict[str, dict[str, Any]] = {
     "reactivate": {"active": True},
     "unlock": {"unlock": True},
     "password": {},
+    "contacts": {},
 }
 DONE = {
     "created": N_("The user %(who)s was created."),
@@ -73,6 +76,7 @@ DONE = {
     "reactivate": N_("%(who)s may sign in again."),
     "unlock": N_("The login lock of %(who)s was lifted."),
     "password": N_("The password of %(who)s was reset: their sessions have ended."),
+    "contacts": N_("The e-mail address and mobile number of %(who)s were saved."),
 }
 
 
@@ -134,6 +138,7 @@ async def users_page(request: Request, db: SessionDep, status: int = 200, **cont
     listed = await users.every_user(db)
     context.setdefault("given", {})
     context.setdefault("errors", {})
+    context.setdefault("given_contacts", {})
     return page(
         request,
         "office_users.html",
@@ -190,19 +195,24 @@ async def create_user(request: Request, db: SessionDep) -> Response:
 
 @router.post("/office/users/{username}", dependencies=[FormChecked])
 async def change_user(request: Request, username: UsernamePath, user: Caller, db: SessionDep) -> Response:
-    """Deactivate, reactivate, unlock or reset the password, as `PATCH /users/{username}` does."""
+    """Deactivate, reactivate, unlock, reset the password or change the e-mail address and mobile
+    number, as `PATCH /users/{username}` does."""
     lang = caller_language(request)
     form = await request.form()
     change = form.get("change")
     if not isinstance(change, str) or change not in CHANGES:
         raise ApiError(422, "invalid_input", "change: choose one of the options")
-    password = form.get("password")
-    fields = CHANGES[change] or {"password": password if isinstance(password, str) else ""}
+    fields = CHANGES[change] or {
+        name: value.strip() if name in CONTACT_HELP else value
+        for name in (CONTACT_HELP if change == "contacts" else ("password",))
+        if isinstance(value := form.get(name, ""), str)
+    }
     try:
         await users.update_user(db, username, UserUpdate.model_validate(fields), user)
-    except ValidationError:
-        errors = {f"password-{username}": lang.gettext(PASSWORD_HELP)}
-        return await users_page(request, db, 422, errors=errors, open_user=username)
+    except ValidationError as err:
+        wrong = [str(e["loc"][-1]) for e in err.errors() if e["loc"]] or ["password"]
+        errors = {f"{name}-{username}": lang.gettext(FIELD_HELP.get(name, CHECK_THIS)) for name in wrong}
+        return await users_page(request, db, 422, errors=errors, open_user=username, given_contacts=fields)
     except ApiError as err:
         if err.code != "cannot_deactivate_self":
             raise
@@ -223,10 +233,21 @@ async def users_csv(request: Request, svc: ServicesDep, db: SessionDep) -> Respo
             u.display_name,
             _(labels.ROLE.get(u.role, u.role)),
             binding_words(u, lang),
+            u.email or "",
+            u.mobile or "",
             _("Yes") if u.active else _("No"),
             lang.datetime(u.locked_until, tz) if u.locked_until and u.locked_until > now else "",
         )
         for u in await users.every_user(db)
     ]
-    header = (_("Username"), _("Full name"), _("Role"), _("Bound to"), _("May sign in"), _("Locked until"))
+    header = (
+        _("Username"),
+        _("Full name"),
+        _("Role"),
+        _("Bound to"),
+        _("E-mail address"),
+        _("Mobile number"),
+        _("May sign in"),
+        _("Locked until"),
+    )
     return csv_response(_("users"), datetime.now(ZoneInfo(tz)).date(), header, rows)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -22,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from api import schemas
 from api.commands import CommandsDep
 from api.deps import ServicesDep, SessionDep, actor_of
+from api.documents import submission
 from api.errors import ApiError
 from api.queries import read_project
 from domain import project as rules
@@ -31,8 +31,10 @@ from domain.errors import ActionRefused
 from models.catalog_store import effective_catalog
 from web.actions import offer
 from web.labels import N_
-from web.pages import Caller, FormChecked, VisibleCode, acting_on, page, page_router, see_other
+from web.pages import Caller, FormChecked, VisibleCode, acting_on, local_path, page, page_router, see_other
 from web.refusals import field_errors, refusal_message
+from web.render import caller_language
+from web.uploads import MAX_FILES, documents_context, keep_files, read_form, upload_refusal
 from workflows.project import ProjectWorkflow
 
 router = page_router()
@@ -113,6 +115,7 @@ async def project_context(request: Request, code: str, user: Any, svc: ServicesD
     ]
     return {
         **vars(reading),
+        **await documents_context(db, code, svc.settings),
         "title": project.name,
         "category": (await effective_catalog(db)).get(project.category),
         "stages": stages,
@@ -159,8 +162,12 @@ async def act(
         errors = field_errors(request, err)
         return await _again(request, code, user, svc, db, 422, errors, (kind, target, step_page(code, back), form))
     acting = await acting_on(code, user, db, chosen.action.gate, form.get("idempotency_key"))
-    action = chosen.build(body.model_dump(), acting.actor, target)
     try:
+        action: rules.Action
+        if chosen.action is rules.Submit:  # its documents and the owner's other projects, as the API resolves them
+            action = await submission(db, code, acting.actor, target, body.model_copy(update=chosen.fixed))
+        else:
+            action = chosen.build(body.model_dump(), acting.actor, target)
         await send.act(acting, chosen.update, action)
     except (ApiError, ActionRefused) as err:
         errors = {"": refusal_message(request, err.code)}
@@ -171,11 +178,48 @@ async def act(
     return see_other(with_done(back, kind) if back else f"/p/{code}?done={kind}{anchor}")
 
 
-def local_path(target: str) -> str:
-    """A path of this site (never another host), or empty."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target or urlparse(target).netloc:
-        return ""
-    return target
+@router.post("/p/{code}/steps/{key}/submit")
+async def submit_with_documents(
+    request: Request, code: VisibleCode, key: str, user: Caller, svc: ServicesDep, db: SessionDep, send: CommandsDep
+) -> Response:
+    """The submission form with its files (multipart, read as it streams in, web/uploads.py): each
+    file kept as `POST /projects/{code}/documents` keeps it, then the submission sent naming them
+    with the documents ticked on the form, as `POST .../submit` sends it. A refused file stops
+    the submission; the form comes back with the refusal beside the field and the files kept."""
+    acting = await acting_on(code, user, db, rules.Submit.gate)
+    limit = svc.settings.max_upload_bytes
+    lang = caller_language(request)
+    texts = ("action", "target", "next", "note", "idempotency_key", "documents")
+    kind, back = "submit", step_page(code, f"/p/{code}/steps/{key}")
+    try:
+        form = await read_form(request, limit, texts, MAX_FILES)
+    except ApiError as err:
+        errors = {"file": upload_refusal(request, lang, err, limit)}
+        return await _again(request, code, user, svc, db, err.status, errors, (kind, key, back, {}))
+    kind = "commit" if form.text("action") == "commit" else "submit"
+    back = local_path(form.text("next")) or back
+    entered = {"note": form.text("note")}
+    kept = await keep_files(db, svc.storage, code, acting.actor, key, form)
+    if kept.refusal is not None:
+        errors = {"file": upload_refusal(request, lang, kept.refusal, limit)}
+        return await _again(request, code, user, svc, db, kept.refusal.status, errors, (kind, key, back, entered))
+    fields = {
+        "note": entered["note"],
+        "documents": [*form.fields.get("documents", []), *(d.id for d in kept.documents)],
+        **PAGE_ACTIONS[kind].fixed,
+    }
+    try:
+        body = schemas.SubmitBody.model_validate(fields)
+    except ValidationError as err:
+        errors = field_errors(request, err)
+        return await _again(request, code, user, svc, db, 422, errors, (kind, key, back, entered))
+    acting = await acting_on(code, user, db, rules.Submit.gate, form.text("idempotency_key") or None)
+    try:
+        await send.act(acting, W.submit, await submission(db, code, acting.actor, key, body))
+    except (ApiError, ActionRefused) as err:
+        errors = {"": refusal_message(request, err.code)}
+        return await _again(request, code, user, svc, db, err.status, errors, (kind, key, back, entered))
+    return see_other(with_done(back, kind) if back else f"/p/{code}?done={kind}#{key}")
 
 
 def with_done(path: str, kind: str) -> str:

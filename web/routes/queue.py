@@ -13,13 +13,13 @@ from typing import Annotated, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 
 from api.deps import ServicesDep, SessionDep, actor_of
 from api.queries import list_problems, problems_page
-from api.schemas import ProblemOut
+from api.schemas import ProblemCursor, ProblemOut
 from domain import project as rules
 from domain.access import LADDER, Actor, require_role
 from domain.clock import Calendar
@@ -43,7 +43,6 @@ async def may_read_statistics(user: Caller) -> None:
 router.dependencies.append(Depends(may_read_statistics))
 PAGE_SIZE = 50
 DONE = {"resolve": N_("The problem was resolved."), "raise": N_("The problem went up one level.")}
-Cursor = Annotated[str | None, Query(max_length=200)]
 
 
 @dataclass
@@ -143,7 +142,7 @@ async def queue(
     svc: ServicesDep,
     db: SessionDep,
     filters: FiltersDep,
-    cursor: Cursor = None,
+    cursor: ProblemCursor = None,
     done: str | None = None,
 ) -> Response:
     found, next_cursor = await problems_page(db, actor_of(user), *filters.query, PAGE_SIZE, cursor)

@@ -16,6 +16,7 @@ from api.deps import ServicesDep, SessionDep, actor_of
 from api.queries import read_project
 from web.actions import offer
 from web.pages import Caller, VisibleCode, page, page_router
+from web.uploads import documents_context
 
 router = page_router()
 
@@ -33,6 +34,7 @@ async def step_page(
         request,
         "step.html",
         **vars(reading) | {"events": list(reversed(reading.events))},
+        **await documents_context(db, code, svc.settings),
         offer=offer(reading.project, actor, reading.revocation_elsewhere),
         step_key=key,
         next_page=request.url.path,

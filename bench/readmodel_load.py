@@ -1,0 +1,256 @@
+"""The read side under load: 16 clients against the API on a city's read model (bench/city.py).
+
+Each scenario runs its requests through every client at once and reports p50 and p99 against
+its target: p99 under 50 ms for every list, inbox and detail, under 200 ms for `/stats`.
+
+    python -m bench.city --database postgresql+psycopg://postgres@127.0.0.1:5432/city --projects 100000
+    python -m bench.readmodel_load --database postgresql+psycopg://postgres@127.0.0.1:5432/city
+
+The API runs as its own process on that database (with a Temporal dev server, which it connects
+to at start; nothing here writes). Its resident memory is measured too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+
+from bench.city import connect
+from bench.procstat import memory_kib
+from bench.stack import tail
+from bench.stats import summary_ms
+from launch.processes import TemporalDevServer, free_port, service_env, start_api
+from settings import Settings
+
+LIST_P99_MS = 50.0
+STATS_P99_MS = 200.0
+FILTERS = {
+    "colour": ("green", "yellow", "red"),
+    "stage": ("initiation", "engineering", "construction", "acceptance"),
+    "status": ("active", "suspended", "completed", "withdrawn"),
+    "category": ("general", "low_risk", "photovoltaic", "ev_charging", "expansion", "decoration"),
+}
+
+
+@dataclass
+class City:
+    """What the scenarios draw from: sample codes, name fragments, the busiest reviewer."""
+
+    codes: list[str]
+    fragments: list[str]
+    reviewer: str
+    reviewer_open_steps: int
+
+
+def read_city(url: str, sample: int = 2000) -> City:
+    with connect(url) as conn:
+        codes = [c for (c,) in conn.execute("SELECT code FROM projects TABLESAMPLE SYSTEM (5) LIMIT %s", (sample,))]
+        if len(codes) < 10:
+            codes = [c for (c,) in conn.execute("SELECT code FROM projects LIMIT %s", (sample,))]
+        names = [n for (n,) in conn.execute("SELECT name FROM projects WHERE code = ANY(%s)", (codes[:200],))]
+        department, open_steps = _busiest(conn)
+    rng = random.Random(3)
+    # What people type: a place and a kind of works, a whole name, or the head of a code.
+    fragments = [n[:4] for n in names[:50]] + names[50:80] + [c[:14] for c in codes[:20]]
+    rng.shuffle(fragments)
+    return City(codes, fragments, f"reviewer-{department}", open_steps)
+
+
+def _busiest(conn: psycopg.Connection[Any]) -> tuple[str, int]:
+    row = conn.execute(
+        "SELECT s.department, count(*) FROM steps s JOIN projects p ON p.code = s.code"
+        " WHERE s.status IN ('in_review', 'granted') AND p.status IN ('active', 'suspended')"
+        " GROUP BY s.department ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    return (str(row[0]), int(row[1])) if row else ("drc", 0)
+
+
+class Clients:
+    """Signed-in HTTP clients; `run` sends requests through `n` of them at once."""
+
+    def __init__(self, base_url: str, n: int) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=base_url, timeout=60, trust_env=False, limits=httpx.Limits(max_connections=n)
+        )
+        self.tokens: dict[str, str] = {}
+        self.n = n
+        self.errors: list[str] = []
+
+    async def sign_in(self, username: str) -> None:
+        r = await self.http.post("/auth/token", data={"username": username, "password": "demo"})
+        r.raise_for_status()
+        self.tokens[username] = r.json()["access_token"]
+
+    async def get(self, user: str, path: str, params: dict[str, Any] | None = None) -> tuple[float, dict[str, Any]]:
+        began = time.perf_counter()
+        r = await self.http.get(path, params=params, headers={"Authorization": f"Bearer {self.tokens[user]}"})
+        took = time.perf_counter() - began
+        if r.status_code != 200:
+            self.errors.append(f"{path} {params}: {r.status_code} {r.text[:200]}")
+            return took, {}
+        body = r.json()
+        return took, body if isinstance(body, dict) else {"items": body}
+
+    async def run(self, jobs: list[Callable[[], Awaitable[list[float]]]]) -> list[float]:
+        """Run the jobs `n` at a time; every request's duration."""
+        queue = list(reversed(jobs))
+        durations: list[float] = []
+
+        async def client() -> None:
+            while queue:
+                durations.extend(await queue.pop()())
+
+        await asyncio.gather(*(client() for _ in range(self.n)))
+        return durations
+
+
+def one(
+    clients: Clients, user: str, path: str, params: dict[str, Any] | None = None
+) -> Callable[[], Awaitable[list[float]]]:
+    async def job() -> list[float]:
+        return [(await clients.get(user, path, params))[0]]
+
+    return job
+
+
+def walk(
+    clients: Clients, user: str, path: str, params: dict[str, Any], max_pages: int
+) -> Callable[[], Awaitable[list[float]]]:
+    """Follow a list's cursors from its first page to its last (or `max_pages`)."""
+
+    async def job() -> list[float]:
+        took: list[float] = []
+        cursor = None
+        for _ in range(max_pages):
+            seconds, body = await clients.get(user, path, {**params, **({"cursor": cursor} if cursor else {})})
+            took.append(seconds)
+            cursor = body.get("next_cursor")
+            if not cursor:
+                break
+        return took
+
+    return job
+
+
+def scenarios(clients: Clients, city: City, requests: int, max_pages: int) -> dict[str, list[Any]]:
+    """Each scenario's jobs, by name; the target is the lists' unless the name says `stats`."""
+    rng = random.Random(11)
+    leader = "leader-1"
+    found: dict[str, list[Any]] = {}
+    for name, values in FILTERS.items():
+        found[f"GET /projects?{name}="] = [
+            one(clients, leader, "/projects", {name: rng.choice(values)}) for _ in range(requests)
+        ]
+    found["GET /projects?q="] = [
+        one(clients, leader, "/projects", {"q": rng.choice(city.fragments)}) for _ in range(requests)
+    ]
+    found["GET /projects (cursor paging to the end)"] = [
+        walk(clients, leader, "/projects", {"limit": 200, "status": status}, max_pages)
+        for status in ("active", "suspended", "withdrawn", "completed")
+    ] + [walk(clients, leader, "/projects", {"limit": 200}, max_pages)]
+    found[f"GET /tasks ({city.reviewer}, {city.reviewer_open_steps} open steps)"] = [
+        walk(clients, city.reviewer, "/tasks", {"limit": 50}, 8) for _ in range(max(1, requests // 8))
+    ]
+    found["GET /problems (leader)"] = [
+        walk(clients, leader, "/problems", {"limit": 50}, 8) for _ in range(max(1, requests // 8))
+    ]
+    found["GET /stats"] = [one(clients, "office-1", "/stats") for _ in range(max(4, requests // 4))]
+    found["GET /projects/{code}"] = [
+        one(clients, leader, f"/projects/{rng.choice(city.codes)}") for _ in range(requests)
+    ]
+    found["GET /projects/{code}/events"] = [
+        one(clients, leader, f"/projects/{rng.choice(city.codes)}/events") for _ in range(requests)
+    ]
+    return found
+
+
+async def measure(database: str, clients_n: int, requests: int, max_pages: int) -> dict[str, Any]:
+    city = read_city(database)
+    settings = Settings.model_validate({"environment": "test", "database_url": database, "seed_demo": False})
+    temporal = TemporalDevServer.start()
+    api = None
+    try:
+        settings = settings.model_copy(update={"temporal_address": temporal.address})
+        port = free_port()
+        api = start_api(service_env(settings) | {"APPROVALS_LOG_LEVEL": "WARNING"}, port)
+        clients = Clients(f"http://127.0.0.1:{port}", clients_n)
+        await _wait_up(clients, api)
+        for user in ("leader-1", "office-1", city.reviewer):
+            await clients.sign_in(user)
+        figures: dict[str, Any] = {
+            "clients": clients_n,
+            "reviewer_open_steps": city.reviewer_open_steps,
+            "scenarios": {},
+        }
+        for name, jobs in scenarios(clients, city, requests, max_pages).items():
+            await clients.run(jobs[:clients_n])  # warm: plans, caches, connections
+            durations = await clients.run(jobs)
+            target = STATS_P99_MS if "stats" in name else LIST_P99_MS
+            stats = summary_ms(durations)
+            figures["scenarios"][name] = {**stats, "target_p99_ms": target, "met": stats["p99_ms"] < target}
+            print(_line(name, figures["scenarios"][name]), flush=True)
+        memory = memory_kib(api.pid)
+        figures["api_rss_mib"] = round(memory.get("VmRSS", 0) / 1024, 1)
+        figures["api_peak_rss_mib"] = round(memory.get("VmHWM", 0) / 1024, 1)
+        figures["errors"] = clients.errors[:20]
+        await clients.http.aclose()
+        return figures
+    finally:
+        if api is not None:
+            api.stop()
+        temporal.stop()
+
+
+async def _wait_up(clients: Clients, api: Any) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not api.running:
+            raise RuntimeError(f"the API exited:\n{tail(api)}")
+        try:
+            if (await clients.http.get("/health")).status_code in (200, 503):
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"the API did not answer within 60 s:\n{tail(api)}")
+
+
+def _line(name: str, f: dict[str, Any]) -> str:
+    verdict = "met" if f["met"] else "NOT MET"
+    return (
+        f"{name}: n={f['n']} p50={f['p50_ms']:.1f} ms p99={f['p99_ms']:.1f} ms"
+        f" (target p99 < {f['target_p99_ms']:.0f} ms): {verdict}"
+    )
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", required=True, help="a city written by bench.city (SQLAlchemy URL)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=400, help="requests of each scenario")
+    parser.add_argument("--max-pages", type=int, default=1000, help="pages a cursor walk follows at most")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    figures = asyncio.run(measure(args.database, args.clients, args.requests, args.max_pages))
+    print(f"API resident memory: {figures['api_rss_mib']} MiB (peak {figures['api_peak_rss_mib']} MiB)")
+    if figures["errors"]:
+        print("errors:", *figures["errors"], sep="\n  ")
+    if args.json:
+        print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
