@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     task_queue: str = "approvals"
     # One working day lasts this many wall-clock seconds; 0 means the real calendar.
     workday_seconds: float = 0
+    # With a compressed day: count statutory limits in whole compressed days, which close every
+    # workday_seconds, so every step due on a day falls due at the same instant (docs/time.md).
+    workday_whole_days: bool = False
     secret_key: str = DEFAULT_SECRET
     token_minutes: int = 480
     demo_password: str = "demo"
@@ -40,6 +43,16 @@ class Settings(BaseSettings):
     # Workflows a worker keeps in memory (about 0.3 MiB each); more live projects than this
     # per worker means wake-ups replay from history. Size it to live projects per worker.
     max_cached_workflows: int = 1000
+    # Workflow tasks one worker runs at once. They share one core: too many at once and, in a
+    # deadline wave, each waits behind the others past its 10 s timeout and is run again.
+    max_concurrent_workflow_tasks: int = Field(default=20, ge=2)
+    # How long a task waits for the worker that caches its workflow before any worker takes it
+    # (and replays the history); a wave's backlog should wait rather than replay.
+    sticky_queue_seconds: float = Field(default=10.0, gt=0)
+    # Run workflows in Temporal's sandbox, which re-imports the workflow module for every new or
+    # evicted instance (twice the CPU of a replay). Off: the domain is pure, and the saved
+    # histories replay inside the sandbox in every test run, which still catches a forbidden call.
+    workflow_sandbox: bool = False
     # The API answers 503 not_confirmed when a workflow has not answered within this; a retry
     # with the same Idempotency-Key picks up the same update (docs/decisions.md).
     update_wait_seconds: float = Field(default=30.0, gt=0, le=300)

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.channels import Sender, senders
 from activities.documents import DocumentCleanup
@@ -40,7 +41,7 @@ log = structlog.get_logger("approvals.worker")
 def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
     """The worker with every workflow and activity of the service, wired to the settings' database."""
     sessions = session_factory(make_engine(settings.database_url))
-    calendar = CalendarSource(settings.workday_seconds, settings.timezone, settings.closes)
+    calendar = CalendarSource.of(settings)
     channels = notice_senders(settings)
     publisher = Publisher(sessions, calendar, tuple(channels))
     rollout = Rollout(sessions, settings.timezone)
@@ -69,9 +70,11 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
             digester.write_digest,
             cleanup.remove_unattached_documents,
         ],
-        max_concurrent_workflow_tasks=200,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_concurrent_local_activities=200,
         max_cached_workflows=settings.max_cached_workflows,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_seconds),
+        workflow_runner=SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner(),
     )
 
 

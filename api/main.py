@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             sessions=session_factory(engine),
             temporal=client,
-            calendar=CalendarSource(settings.workday_seconds, settings.timezone, settings.closes),
+            calendar=CalendarSource.of(settings),
             storage=make_storage(settings),
         )
         yield

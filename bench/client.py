@@ -49,9 +49,9 @@ class ApiClient:
     def _auth(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
-    async def create(self, user: str, name: str) -> httpx.Response:
-        """POST /projects: a `general` project of owner-a's organisation."""
-        body = {"name": name, "category": "general", "owner_credit_code": ORG_A, "investment_wan": 1200.0}
+    async def create(self, user: str, name: str, category: str = "general") -> httpx.Response:
+        """POST /projects: a project of owner-a's organisation, `general` unless said otherwise."""
+        body = {"name": name, "category": category, "owner_credit_code": ORG_A, "investment_wan": 1200.0}
         return await self.http.post("/projects", json=body, headers=self._auth(user))
 
     async def submit(self, user: str, code: str, step: str = STEP, key: str | None = None) -> httpx.Response:
@@ -100,13 +100,17 @@ async def in_parallel(count: int, concurrency: int, job: Callable[[int], Awaitab
 
 
 async def create_projects(
-    api: ApiClient, count: int, concurrency: int, creators: Sequence[str] = ("owner-a", "agent-1")
+    api: ApiClient,
+    count: int,
+    concurrency: int,
+    creators: Sequence[str] = ("owner-a", "agent-1"),
+    category: str = "general",
 ) -> list[str]:
-    """Create `count` projects, creators taking turns; their codes in creation order."""
+    """Create `count` projects of `category`, creators taking turns; their codes in creation order."""
     codes: list[str | None] = [None] * count
 
     async def one(i: int) -> None:
-        r = await api.create(creators[i % len(creators)], f"bench project {i}")
+        r = await api.create(creators[i % len(creators)], f"bench project {i}", category)
         codes[i] = expect(r, 201, "POST /projects")["code"]
 
     await in_parallel(count, concurrency, one)

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from bench.client import STEP, ApiClient, create_projects, expect, login, step_of, submit_projects, timed
 from bench.procstat import CpuMeter, cpu_line, wait_quiet
 from bench.stack import Stack, open_stack
-from bench.stats import line, summary_ms
+from bench.stats import line, summary_ms, verdict
 from bench.trivial import BareBaseline, bare_creation_rate
 from domain.access import Actor
 from domain.project import Decide
@@ -173,6 +173,22 @@ def print_creation(figures: dict[str, Any]) -> None:
     print(f"machine busy just before the run: {figures['machine_busy_before_percent']}% of one core")
     print(cpu_line(figures["cpu_percent_of_one_core"]))
     print("cpu ms per created project: " + " ".join(f"{k}={v}" for k, v in figures["cpu_ms_per_project"].items()))
+
+
+def summary(figures: dict[str, Any]) -> list[str]:
+    """One line per target, for `make bench`."""
+    creation = figures["creation"]
+    return [
+        f"decision p99 {figures['decision']['p99_ms']} ms / bare update p99 {figures['bare_update']['p99_ms']} ms"
+        f" = {figures['ratio_p99']} (target <= {RATIO_TARGET}): {verdict(figures['ratio_target_met'])}",
+        f"read-your-writes mismatches: {figures['read_your_writes_mismatches']} (must be 0): "
+        f"{verdict(figures['read_your_writes_mismatches'] == 0)}",
+        f"creation {creation['projects_per_s']} projects/s (target >= {THROUGHPUT_TARGET}): "
+        f"{verdict(creation['throughput_target_met'])}",
+        f"creation / bare update-with-start {creation['projects_per_s']} / "
+        f"{creation['bare_update_with_start_per_s']} = {creation['ratio_to_bare']} "
+        f"(target >= {CREATION_RATIO_TARGET}): {verdict(creation['ratio_target_met'])}",
+    ]
 
 
 def main() -> None:

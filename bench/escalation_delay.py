@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 
-from bench.client import ApiClient, create_projects, expect, in_parallel, login
+from bench.client import STEP, ApiClient, create_projects, expect, in_parallel, login
 from bench.poller import ProblemPoller
 from bench.procstat import CpuMeter, cpu_line, memory_kib, wait_quiet
 from bench.readmodel import count_events, read_deadlines, warn_lateness, worker_warnings, workflow_sizes
 from bench.stack import Stack, open_stack
-from bench.stats import percentile
+from bench.stats import percentile, verdict
 
 DELAY_TARGET_S = 1.0
 RSS_TARGET_MIB = 500.0
@@ -72,11 +72,11 @@ def seconds_figures(values: list[float]) -> dict[str, float]:
     }
 
 
-async def submit_once(api: ApiClient, code: str, progress: Progress) -> None:
-    """Submit project_approval; no answer, 503 or 'still in progress' is retried with the same Idempotency-Key."""
+async def submit_once(api: ApiClient, code: str, progress: Progress, step: str = STEP) -> None:
+    """Submit the step; no answer, 503 or 'still in progress' is retried with the same Idempotency-Key."""
     for _ in range(SUBMIT_ATTEMPTS):
         try:
-            r = await api.submit("owner-a", code, key=f"bench-submit-{code}")
+            r = await api.submit("owner-a", code, step, key=f"bench-submit-{code}")
         except httpx.TimeoutException:
             progress.retried += 1
             continue
@@ -262,6 +262,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--budget", type=float, default=1500.0, help="the whole run must finish within this")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     return parser.parse_args(argv)
+
+
+def summary(figures: dict[str, Any]) -> list[str]:
+    """One line per target, for `make bench`."""
+    return [
+        f"escalation delay p99 {figures['delay']['p99_s']} s over {figures['projects']} projects, "
+        f"{figures['workers']} worker(s) (target < {DELAY_TARGET_S} s): {verdict(figures['delay_target_met'])}",
+        f"worker peak RSS {figures['worker_peak_rss_mib']} MiB, largest worker "
+        f"(target < {RSS_TARGET_MIB:.0f} MiB): {verdict(figures['rss_target_met'])}",
+    ]
 
 
 def main() -> None:

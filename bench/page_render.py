@@ -17,7 +17,7 @@ from typing import Any
 from bench.client import STEP, ApiClient, create_projects, expect, login, submit_projects
 from bench.procstat import wait_quiet
 from bench.stack import open_stack
-from bench.stats import line, summary_ms
+from bench.stats import line, summary_ms, verdict
 from web.session import SESSION_COOKIE
 
 P99_TARGET_MS = 50.0
@@ -101,11 +101,10 @@ async def run(events: int = 200, inbox: int = 500, rounds: int = 300, warmup: in
 
 def summary(figures: dict[str, Any]) -> list[str]:
     """One line per target, for `make bench`."""
-    verdict = "met" if figures["target_met"] else "NOT met"
     return [
         f"project page p99 {figures['project_page']['p99_ms']} ms ({figures['timeline_events']} events), "
         f"inbox page p99 {figures['inbox_page']['p99_ms']} ms ({figures['inbox_open_steps']} steps) "
-        f"(target < {P99_TARGET_MS:.0f} ms): {verdict}"
+        f"(target < {P99_TARGET_MS:.0f} ms): {verdict(figures['target_met'])}"
     ]
 
 

@@ -20,12 +20,12 @@ def _engine(database_url: str) -> Engine:
     return create_engine(sync_url(database_url))
 
 
-def read_deadlines(database_url: str) -> dict[str, datetime]:
-    """Deadline of every project_approval step in the read model, by project code."""
+def read_deadlines(database_url: str, step: str = STEP) -> dict[str, datetime]:
+    """Deadline of every `step` (project_approval unless said otherwise) in the read model, by project code."""
     engine = _engine(database_url)
     try:
         with engine.connect() as conn:
-            stmt = select(col(StepRow.code), col(StepRow.deadline)).where(col(StepRow.key) == STEP)
+            stmt = select(col(StepRow.code), col(StepRow.deadline)).where(col(StepRow.key) == step)
             return {code: deadline for code, deadline in conn.execute(stmt) if deadline is not None}
     finally:
         engine.dispose()

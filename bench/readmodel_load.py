@@ -24,10 +24,11 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.city import connect
+from bench.city import connect, write_city
 from bench.procstat import memory_kib
-from bench.stack import tail
-from bench.stats import summary_ms
+from bench.stack import choose_database, tail
+from bench.stats import summary_ms, verdict
+from launch.databases import create_database, drop_database
 from launch.processes import TemporalDevServer, free_port, service_env, start_api
 from settings import Settings
 
@@ -225,11 +226,33 @@ async def _wait_up(clients: Clients, api: Any) -> None:
 
 
 def _line(name: str, f: dict[str, Any]) -> str:
-    verdict = "met" if f["met"] else "NOT MET"
     return (
         f"{name}: n={f['n']} p50={f['p50_ms']:.1f} ms p99={f['p99_ms']:.1f} ms"
-        f" (target p99 < {f['target_p99_ms']:.0f} ms): {verdict}"
+        f" (target p99 < {f['target_p99_ms']:.0f} ms): {verdict(f['met'])}"
     )
+
+
+async def run(projects: int = 100_000, clients: int = 16, requests: int = 400, max_pages: int = 1000) -> dict[str, Any]:
+    """A city of `projects` written into a throwaway PostgreSQL database, then measured (`make bench`)."""
+    base = choose_database()
+    if base is None:
+        raise RuntimeError("the city is written to PostgreSQL, and none answers")
+    url = create_database(base)
+    try:
+        city = await asyncio.to_thread(write_city, url, projects)
+        figures = await measure(url, clients, requests, max_pages)
+        return {"city": city, **figures}
+    finally:
+        drop_database(url)
+
+
+def summary(figures: dict[str, Any]) -> list[str]:
+    """One line per scenario, for `make bench`."""
+    lines = [_line(name, f) for name, f in figures["scenarios"].items()]
+    return [
+        *lines,
+        f"read-model API resident memory {figures['api_rss_mib']} MiB (peak {figures['api_peak_rss_mib']} MiB)",
+    ]
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

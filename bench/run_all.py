@@ -1,4 +1,8 @@
-"""Runs every benchmark with its defaults and prints a summary against the targets (`make bench`)."""
+"""Runs every benchmark with its defaults and prints a summary against the targets (`make bench`).
+
+Each benchmark is a module with `run()` (its figures, on a stack of its own) and `summary(figures)`
+(one line per target: the figure, the target, met or not).
+"""
 
 from __future__ import annotations
 
@@ -6,58 +10,30 @@ import argparse
 import asyncio
 import json
 import traceback
-from collections.abc import Awaitable, Callable
+from types import ModuleType
 from typing import Any
 
-from bench import decision_latency, escalation_delay
+from bench import deadline_wave, decision_latency, escalation_delay, page_render, readmodel_load, wakeup
 
-BENCHMARKS: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
-    "decision_latency": decision_latency.run,
-    "escalation_delay": escalation_delay.run,
+BENCHMARKS: dict[str, ModuleType] = {
+    "decision_latency": decision_latency,
+    "page_render": page_render,
+    "readmodel_load": readmodel_load,
+    "escalation_delay": escalation_delay,
+    "wakeup": wakeup,
+    "deadline_wave": deadline_wave,
 }
 
 
 def summarise(results: dict[str, dict[str, Any] | str]) -> list[str]:
-    """One line per target: the figure, the target, met or not."""
+    """Every benchmark's summary lines, or that it failed."""
     lines: list[str] = []
     for name, figures in results.items():
         if isinstance(figures, str):
             lines.append(f"{name}: FAILED ({figures})")
-            continue
-        if name == "decision_latency":
-            creation = figures["creation"]
-            lines.append(
-                f"decision p99 {figures['decision']['p99_ms']} ms / bare update p99 {figures['bare_update']['p99_ms']} ms"
-                f" = {figures['ratio_p99']} (target <= {decision_latency.RATIO_TARGET}): {verdict(figures['ratio_target_met'])}"
-            )
-            lines.append(
-                f"read-your-writes mismatches: {figures['read_your_writes_mismatches']} (must be 0): "
-                f"{verdict(figures['read_your_writes_mismatches'] == 0)}"
-            )
-            lines.append(
-                f"creation {creation['projects_per_s']} projects/s (target >= {decision_latency.THROUGHPUT_TARGET}): "
-                f"{verdict(creation['throughput_target_met'])}"
-            )
-            lines.append(
-                f"creation / bare update-with-start {creation['projects_per_s']} / "
-                f"{creation['bare_update_with_start_per_s']} = {creation['ratio_to_bare']} "
-                f"(target >= {decision_latency.CREATION_RATIO_TARGET}): {verdict(creation['ratio_target_met'])}"
-            )
         else:
-            lines.append(
-                f"escalation delay p99 {figures['delay']['p99_s']} s over {figures['projects']} projects, "
-                f"{figures['workers']} worker(s) "
-                f"(target < {escalation_delay.DELAY_TARGET_S} s): {verdict(figures['delay_target_met'])}"
-            )
-            lines.append(
-                f"worker peak RSS {figures['worker_peak_rss_mib']} MiB, largest worker "
-                f"(target < {escalation_delay.RSS_TARGET_MIB:.0f} MiB): {verdict(figures['rss_target_met'])}"
-            )
+            lines += BENCHMARKS[name].summary(figures)
     return lines
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
 
 
 async def run_all(names: list[str]) -> dict[str, dict[str, Any] | str]:
@@ -66,7 +42,7 @@ async def run_all(names: list[str]) -> dict[str, dict[str, Any] | str]:
     for name in names:
         print(f"=== {name}", flush=True)
         try:
-            results[name] = await BENCHMARKS[name]()
+            results[name] = await BENCHMARKS[name].run()
         except Exception as err:
             traceback.print_exc()
             results[name] = f"{type(err).__name__}: {err}"

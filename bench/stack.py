@@ -6,10 +6,11 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -136,6 +137,8 @@ async def open_stack(
     region_code: str | None = None,
     update_wait_seconds: float | None = None,
     log_dir: Path | None = None,
+    whole_days: bool = False,
+    tuning: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     """Start everything, yield the stack, then stop every process and drop the database.
 
@@ -143,6 +146,8 @@ async def open_stack(
     server (and leaves it running) instead of a dev server of its own. A stack that shares a
     server needs a `region_code` of its own: project codes, the workflow ids, start with it.
     With `log_dir`, the processes write their output there (worker1.log, ..., api.log).
+    With `whole_days`, deadlines are counted in whole compressed days (APPROVALS_WORKDAY_WHOLE_DAYS);
+    `tuning` sets more of the workers' settings (e.g. `{"workflow_sandbox": False}`).
     """
     base = choose_database(database)
     own_temporal = temporal is None
@@ -156,6 +161,8 @@ async def open_stack(
         task_queue = f"approvals-bench-{uuid.uuid4().hex[:8]}"
         values = {"environment": "test", "database_url": database_url, "seed_demo": True, "demo_password": "demo"}
         values |= {"temporal_address": temporal.address, "task_queue": task_queue, "workday_seconds": workday_seconds}
+        values["workday_whole_days"] = whole_days
+        values |= tuning or {}
         if max_cached_workflows is not None:
             values["max_cached_workflows"] = max_cached_workflows
         if region_code is not None:

@@ -36,3 +36,8 @@ def line(label: str, figures: dict[str, float]) -> str:
         f"{label}: n={figures['n']} p50={figures['p50_ms']:.1f} ms p99={figures['p99_ms']:.1f} ms "
         f"max={figures['max_ms']:.1f} ms mean={figures['mean_ms']:.1f} ms"
     )
+
+
+def verdict(met: bool) -> str:
+    """How a summary line ends: whether the figure met its target."""
+    return "met" if met else "NOT met"

@@ -11,7 +11,8 @@ Two ways of counting, both over whole calendar days in the calendar's timezone:
   `domain.clock.compute_timing` builds deadlines from;
 - continuous: working time flows through working days and stands still on days
   off (`working_days_between`, `add_working_days`), for clocks started before
-  statutory counting and for the compressed demo clock.
+  statutory counting and for the compressed demo clock (unless it counts
+  whole compressed days).
 
 The data (which days are off) comes from domain/holidays.py.
 """
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 from domain import holidays
 
 ONE_DAY = timedelta(days=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class WorkCalendar:
@@ -213,19 +215,22 @@ class WorkCalendar:
 class CompressedClock:
     """Demo and test clock: one working day lasts `workday_seconds` of wall time, every day works.
 
-    It has no days to count whole, so it always counts continuously (`counts_whole_days` is False)
-    and refuses the whole-day primitives.
+    By default it counts continuously (`counts_whole_days` is False) and refuses the whole-day
+    primitives. With `whole_days`, statutory clocks count whole compressed days as the real
+    calendar does: a day closes every `workday_seconds` (at whole multiples of it since the Unix
+    epoch), so every step due on a day falls due at the same close, as on a real working day.
     """
 
-    def __init__(self, workday_seconds: float) -> None:
+    def __init__(self, workday_seconds: float, whole_days: bool = False) -> None:
         if workday_seconds <= 0:
             raise ValueError(f"workday_seconds must be positive, got {workday_seconds}")
         self._workday = timedelta(seconds=workday_seconds)
+        self._whole_days = whole_days
 
     @property
     def counts_whole_days(self) -> bool:
-        """False: periods on the compressed clock are counted continuously, whatever they ask."""
-        return False
+        """Whether statutory clocks count whole compressed days (else continuously, whatever they ask)."""
+        return self._whole_days
 
     def working_days_between(self, start: datetime, end: datetime) -> float:
         """Elapsed wall time divided by the length of a compressed working day; 0 if not after."""
@@ -244,13 +249,39 @@ class CompressedClock:
         return False
 
     def close_of(self, instant: datetime) -> datetime:
-        raise NotImplementedError("the compressed clock counts continuously")
+        """The first close at or after `instant` (an instant exactly at a close belongs to the day that closed)."""
+        _require_aware(instant)
+        return self._close(-(-self._elapsed(instant) // self._step)).astimezone(instant.tzinfo)
 
     def count_closes(self, after: datetime, until: datetime) -> int:
-        raise NotImplementedError("the compressed clock counts continuously")
+        """How many compressed days close in (after, until]; 0 when `until` is not after `after`."""
+        _require_aware(after, until)
+        return max(0, self._elapsed(until) // self._step - self._elapsed(after) // self._step)
 
     def nth_close(self, after: datetime, n: int) -> datetime:
-        raise NotImplementedError("the compressed clock counts continuously")
+        """The n-th close after `after`; `after` itself for n = 0."""
+        _require_aware(after)
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a whole number, not negative, got {n}")
+        if n == 0:
+            return after
+        return self._close(self._elapsed(after) // self._step + n).astimezone(after.tzinfo)
+
+    @property
+    def _step(self) -> int:
+        """A compressed day in microseconds; whole-day counting needs it."""
+        if not self._whole_days:
+            raise NotImplementedError("this compressed clock counts continuously")
+        return self._workday // timedelta(microseconds=1)
+
+    @staticmethod
+    def _elapsed(instant: datetime) -> int:
+        """Microseconds since the Unix epoch: days are counted from there, so every process agrees on them."""
+        return (_utc(instant) - EPOCH) // timedelta(microseconds=1)
+
+    def _close(self, days: int) -> datetime:
+        """The close of the `days`-th compressed day since the epoch, in UTC."""
+        return EPOCH + timedelta(microseconds=days * self._step)
 
 
 def _index_by_year(

@@ -231,8 +231,12 @@ def service_env(settings: Settings) -> dict[str, str]:
         "APPROVALS_TASK_QUEUE": settings.task_queue,
         "APPROVALS_REGION_CODE": settings.region_code,
         "APPROVALS_WORKDAY_SECONDS": str(settings.workday_seconds),
+        "APPROVALS_WORKDAY_WHOLE_DAYS": str(settings.workday_whole_days).lower(),
         "APPROVALS_UPDATE_WAIT_SECONDS": str(settings.update_wait_seconds),
         "APPROVALS_MAX_CACHED_WORKFLOWS": str(settings.max_cached_workflows),
+        "APPROVALS_MAX_CONCURRENT_WORKFLOW_TASKS": str(settings.max_concurrent_workflow_tasks),
+        "APPROVALS_STICKY_QUEUE_SECONDS": str(settings.sticky_queue_seconds),
+        "APPROVALS_WORKFLOW_SANDBOX": str(settings.workflow_sandbox).lower(),
         "APPROVALS_ENVIRONMENT": settings.environment,
     }
 

@@ -13,6 +13,7 @@ from domain.calendar import CompressedClock, WorkCalendar
 from domain.clock import Calendar
 from domain.holidays import YearArrangement, arrangement_from_lists
 from models.tables import CalendarYearRow
+from settings import Settings
 
 CACHE_SECONDS = 30.0
 
@@ -50,12 +51,19 @@ async def save_year(session: AsyncSession, arrangement: YearArrangement, usernam
 class CalendarSource:
     """The calendar deadlines are counted with: compressed for demos and tests, else the office's."""
 
-    def __init__(self, workday_seconds: float, tz: str, closes: clock_time | None = None) -> None:
-        self._compressed = CompressedClock(workday_seconds) if workday_seconds > 0 else None
+    def __init__(
+        self, workday_seconds: float, tz: str, closes: clock_time | None = None, whole_days: bool = False
+    ) -> None:
+        self._compressed = CompressedClock(workday_seconds, whole_days) if workday_seconds > 0 else None
         self._tz = tz
         self._closes = closes
         self._cached: WorkCalendar | None = None
         self._loaded_at = 0.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> CalendarSource:
+        """The calendar the settings describe: compressed (APPROVALS_WORKDAY_SECONDS) or the office's."""
+        return cls(settings.workday_seconds, settings.timezone, settings.closes, settings.workday_whole_days)
 
     async def calendar(self, session: AsyncSession, fresh: bool = False) -> Calendar:
         """The current calendar: reloaded when `fresh`, else at most every CACHE_SECONDS."""

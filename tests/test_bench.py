@@ -1,7 +1,7 @@
-"""The escalation benchmark stays runnable: a small run of it on its own stack, with two workers.
+"""The benchmarks stay runnable: a small run of each on its own stack.
 
-Its figures are not judged here (speed is the benchmark's business); only that every overdue
-project escalated and that each worker process was measured.
+Their figures are not judged here (speed is the benchmarks' business); only that each ran to its
+end: every overdue project escalated, each worker process was measured, every figure is there.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from bench import chaos, escalation_delay
+from bench import chaos, deadline_wave, escalation_delay, wakeup
 from bench.chaos_checks import Action, Findings, compare_timeline
 
 PROJECTS = 12
@@ -33,6 +33,30 @@ async def test_escalation_benchmark_runs_on_two_workers(monkeypatch: pytest.Monk
     assert set(figures["worker_peak_rss_mib_each"]) == {"worker1", "worker2"}
     assert all(mib > 0 for mib in figures["worker_peak_rss_mib_each"].values())
     assert all(math.isfinite(value) for value in figures["delay"].values())  # every escalation had its deadline
+
+
+async def test_wakeup_benchmark_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPROVALS_BENCH_DATABASE_URL", os.environ.get("APPROVALS_TEST_DATABASE_URL") or "sqlite")
+
+    figures = await wakeup.run(wakeup.parse(["--projects", "4", "--replays", "2"]))
+
+    assert figures["projects"] == 4
+    assert figures["full_chain_history_events"] > figures["short_history_events"] > 0
+    assert 0 < figures["cached_wakeup_cpu_ms"] < figures["evicted_wakeup_cpu_ms"]  # a replay costs something
+    assert all(ms > 0 for ms in figures["replay_cpu_ms"].values())
+
+
+async def test_deadline_wave_benchmark_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPROVALS_BENCH_DATABASE_URL", os.environ.get("APPROVALS_TEST_DATABASE_URL") or "sqlite")
+    args = deadline_wave.parse(f"--projects {PROJECTS} --workday-seconds 10 --concurrency 4".split())
+
+    figures = await deadline_wave.run(args)
+
+    assert figures["projects"] == PROJECTS
+    assert figures["deadline_instants"] == 1  # every step fell due at the same close
+    assert figures["events"]["overdue"] == PROJECTS
+    assert figures["worker_peak_rss_mib"] > 0
+    assert all(math.isfinite(value) for value in figures["delay"].values())
 
 
 def test_the_chaos_timeline_check_sees_a_lost_and_a_doubled_action() -> None:

@@ -333,6 +333,27 @@ def test_the_compressed_clock_ignores_statutory_counting() -> None:
     assert used_days_at(clock, running, start + timedelta(seconds=5)) == 0.5
 
 
+def test_whole_compressed_days_put_a_day_s_steps_due_at_one_close() -> None:
+    clock = CompressedClock(workday_seconds=10, whole_days=True)
+    day = at(9, 24, 10, 0)  # a whole multiple of 10 s since the epoch: a compressed day closes here
+    assert clock.close_of(day) == day  # an instant at a close belongs to the day that closed
+    assert clock.close_of(day + timedelta(seconds=1)) == day + timedelta(seconds=10)
+    assert clock.count_closes(day, day + timedelta(seconds=25)) == 2
+    assert clock.count_closes(day + timedelta(seconds=25), day) == 0
+    assert clock.nth_close(day + timedelta(seconds=3), 2) == day + timedelta(seconds=20)
+    # Accepted anywhere within one compressed day, a 2-day step is due at the same close: the day of
+    # acceptance does not count, the next two do; yellow for the last day (warn_days(2) = 1).
+    for offset in (0.5, 4, 9.999):
+        start = day + timedelta(seconds=offset)
+        query = ClockQuery(ref="step:x", limit_days=2, spans=spans((start, None)), counting="statutory")
+        t = compute_timing(clock, query)
+        assert (t.deadline, t.warn_at) == (day + timedelta(seconds=30), day + timedelta(seconds=20))
+    running = WorkClock(limit_days=2, spans=spans((day + timedelta(seconds=4), None)), counting="statutory")
+    assert used_days_at(clock, running, day + timedelta(seconds=25)) == 1.0
+    with pytest.raises(NotImplementedError):
+        CompressedClock(workday_seconds=10).close_of(day)  # counting continuously, it has no closes
+
+
 def test_continuous_counting_is_unchanged() -> None:
     # Thu 24 Sep 10:00 + 20 continuous working days: 10:00 on the 20th working day, Thu 29 Oct.
     query = ClockQuery(ref="step:x", limit_days=20, spans=spans((at(9, 24, 10), None)))
