@@ -190,19 +190,21 @@ async def submit_with_documents(
     limit = svc.settings.max_upload_bytes
     lang = caller_language(request)
     texts = ("action", "target", "next", "note", "idempotency_key", "documents")
-    kind, back = "submit", step_page(code, f"/p/{code}/steps/{key}")
+    kind, back = "submit", ""  # no `next`: the project page sent the form
     try:
         form = await read_form(request, limit, texts, MAX_FILES)
     except ApiError as err:
         errors = {"file": upload_refusal(request, lang, err, limit)}
-        return await _again(request, code, user, svc, db, err.status, errors, (kind, key, back, {}))
+        return await _again(request, code, user, svc, db, err.status, errors, (kind, key, step_page(code, back), {}))
     kind = "commit" if form.text("action") == "commit" else "submit"
-    back = local_path(form.text("next")) or back
+    back = local_path(form.text("next"))
     entered = {"note": form.text("note")}
     kept = await keep_files(db, svc.storage, code, acting.actor, key, form)
     if kept.refusal is not None:
         errors = {"file": upload_refusal(request, lang, kept.refusal, limit)}
-        return await _again(request, code, user, svc, db, kept.refusal.status, errors, (kind, key, back, entered))
+        return await _again(
+            request, code, user, svc, db, kept.refusal.status, errors, (kind, key, step_page(code, back), entered)
+        )
     fields = {
         "note": entered["note"],
         "documents": [*form.fields.get("documents", []), *(d.id for d in kept.documents)],
@@ -212,13 +214,15 @@ async def submit_with_documents(
         body = schemas.SubmitBody.model_validate(fields)
     except ValidationError as err:
         errors = field_errors(request, err)
-        return await _again(request, code, user, svc, db, 422, errors, (kind, key, back, entered))
+        return await _again(request, code, user, svc, db, 422, errors, (kind, key, step_page(code, back), entered))
     acting = await acting_on(code, user, db, rules.Submit.gate, form.text("idempotency_key") or None)
     try:
         await send.act(acting, W.submit, await submission(db, code, acting.actor, key, body))
     except (ApiError, ActionRefused) as err:
         errors = {"": refusal_message(request, err.code)}
-        return await _again(request, code, user, svc, db, err.status, errors, (kind, key, back, entered))
+        return await _again(
+            request, code, user, svc, db, err.status, errors, (kind, key, step_page(code, back), entered)
+        )
     return see_other(with_done(back, kind) if back else f"/p/{code}?done={kind}#{key}")
 
 
