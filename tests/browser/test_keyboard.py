@@ -43,6 +43,8 @@ async def test_sign_in_and_submit_by_keyboard_alone(site: Site, office: Office) 
             await page.keyboard.press("Enter")
         await tab_to(page, step(page, FIRST_STEP).get_by_label("给审批部门的说明"))
         await page.keyboard.type("材料已上传")
+        await page.keyboard.press("Tab")  # the materials' file chooser comes next, then the button
+        await expect(step(page, FIRST_STEP).get_by_label("申报材料")).to_be_focused()
         await page.keyboard.press("Tab")
         await expect(step(page, FIRST_STEP).get_by_role("button", name="提交", exact=True)).to_be_focused()
         async with page.expect_navigation():
