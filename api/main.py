@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             calendar=CalendarSource.of(settings),
             storage=make_storage(settings),
         )
+        # What start-up built lives as long as the process: moved out of the collector's sight, a
+        # full collection no longer walks it, which kept a page's p99 several times its p50.
+        gc.freeze()
         yield
         await engine.dispose()
 

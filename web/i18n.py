@@ -11,7 +11,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,14 +53,20 @@ class Language:
 
     def datetime(self, value: datetime, tz: str) -> str:
         """An instant in the office's time zone, to the minute."""
-        pattern = "y年M月d日 HH:mm" if self.tag == CHINESE else "d MMM y, HH:mm"
-        return format_datetime(value, pattern, tzinfo=ZoneInfo(tz), locale=self.locale)
+        return _instant(self.tag, value.replace(second=0, microsecond=0), tz)
 
 
 @cache
 def _locale(tag: str) -> Locale:
     """Parsed once: Babel looks its locale data up on disk at every parse."""
     return Locale.parse(tag, sep="-")
+
+
+@lru_cache(maxsize=4096)
+def _instant(tag: str, minute: datetime, tz: str) -> str:
+    """Formatted once per minute shown: a timeline shows many instants, and Babel is slow at it."""
+    pattern = "y年M月d日 HH:mm" if tag == CHINESE else "d MMM y, HH:mm"
+    return format_datetime(minute, pattern, tzinfo=ZoneInfo(tz), locale=_locale(tag))
 
 
 def catalog_files() -> list[Path]:
