@@ -285,28 +285,46 @@ STEP_TODO: dict[str, tuple[TaskTodo, str]] = {
 }
 
 
-def _task_sources(actor: Actor) -> list[tuple[Select[Any], tuple[Any, ...]]]:
-    """One SELECT per kind of task waiting on the caller, all with the same columns (kind, code,
-    project name, step, step name, id, status, deadline, due, level, score, summary), each with the
-    columns it is ordered by: (due, code, step, id), the last ones it lacks left out."""
+@dataclass(frozen=True)
+class TaskSource:
+    """One kind of task waiting on the caller: its rows, all kinds with the same columns (kind, code,
+    project name, step, step name, id, status, deadline, due, level, score, summary) but for the
+    step's name where `named` is false (it is joined to the page, not to every row), and the columns
+    they are ordered by: (due, code, step, id), the last ones a kind lacks left out."""
+
+    rows: Select[Any]
+    key: tuple[Any, ...]
+    named: bool = True
+
+
+# A task without a deadline sorts after every real one. Written into the SQL rather than bound, so
+# that the expression indexes on it (migration 0008) match whatever plan the server caches.
+NO_DUE = literal(NO_DEADLINE, UTCDateTime(), literal_execute=True)
+ITEM_STEP = aliased(StepRow, name="item_step")
+
+
+def _task_sources(actor: Actor) -> list[TaskSource]:
+    """One source per kind of task waiting on the caller."""
     mine = visible_to(actor)
     live = col(ProjectRow.status).in_(LIVE)
-    sources: list[tuple[Select[Any], tuple[Any, ...]]] = []
+    sources: list[TaskSource] = []
     if actor.role in ("owner", "agent"):
         sources.append(_steps_waiting(mine & col(StepRow.status).in_(OWNER_HOLDS) & live))
     if actor.role == "owner":
         sources.append(_items_waiting(RectificationRow, mine & (col(RectificationRow.status) == "answered")))
     if actor.role == "reviewer":
-        # The partial index ix_steps_department_due holds exactly these steps in this order.
+        # The partial index ix_steps_department_due holds exactly these steps in this order,
+        # ix_rectifications_department_due these rectifications (migrations 0007, 0008).
         held = (col(StepRow.department) == actor.department) & col(StepRow.status).in_(DEPARTMENT_HOLDS) & live
         sources.append(_steps_waiting(held))
         department = col(RectificationRow.department) == actor.department
         sources.append(_items_waiting(RectificationRow, department & (col(RectificationRow.status) == "open")))
+    # ix_problems_level_due holds the open problems by level in this order (migration 0008).
     sources.append(_items_waiting(ProblemRow, (col(ProblemRow.status) == "open") & held_by(actor) & mine))
     return sources
 
 
-def _steps_waiting(where: ColumnElement[bool]) -> tuple[Select[Any], tuple[Any, ...]]:
+def _steps_waiting(where: ColumnElement[bool]) -> TaskSource:
     granted = col(StepRow.status) == "granted"
     deadline = case((granted, col(StepRow.verify_deadline)), else_=col(StepRow.deadline))
     found = (
@@ -327,22 +345,22 @@ def _steps_waiting(where: ColumnElement[bool]) -> tuple[Select[Any], tuple[Any, 
         .join(ProjectRow, col(ProjectRow.code) == col(StepRow.code))
         .where(where)
     )
-    return found, (col(StepRow.inbox_due), col(StepRow.code), col(StepRow.key))
+    return TaskSource(found, (col(StepRow.inbox_due), col(StepRow.code), col(StepRow.key)))
 
 
-def _items_waiting(
-    model: type[ProblemRow | RectificationRow], where: ColumnElement[bool]
-) -> tuple[Select[Any], tuple[Any, ...]]:
-    step = aliased(StepRow)
+def _items_waiting(model: type[ProblemRow | RectificationRow], where: ColumnElement[bool]) -> TaskSource:
+    """Problems or rectifications, with their project's name (the project row also answers the
+    caller's scope, when `where` asks it); their step's name is joined to the page (`_named`)."""
     problem = model is ProblemRow
-    due = func.coalesce(col(model.due_at), literal(NO_DEADLINE, UTCDateTime()))
+    due = func.coalesce(col(model.due_at), NO_DUE)
+    # A rectification always names its step; a problem may not, and sorts as if its step were "".
+    step = _blank(col(model.step)) if problem else col(model.step)
     found: Select[Any] = (
-        sa_select(  # type: ignore[assignment]  # twelve columns: past the typed overloads
+        sa_select(  # type: ignore[assignment]  # eleven columns: past the typed overloads
             literal(model.__tablename__.rstrip("s")).label("kind"),
             col(model.code).label("code"),
             col(ProjectRow.name).label("project_name"),
             col(model.step).label("step"),
-            col(step.name).label("step_name"),
             col(model.id).label("id"),
             col(model.status).label("status"),
             col(model.due_at).label("deadline"),
@@ -352,10 +370,20 @@ def _items_waiting(
             (col(ProblemRow.summary) if problem else cast(null(), String)).label("summary"),
         )
         .join(ProjectRow, col(ProjectRow.code) == col(model.code))
-        .outerjoin(step, (col(step.code) == col(model.code)) & (col(step.key) == col(model.step)))
         .where(where)
     )
-    return found, (due, col(model.code), _blank(col(model.step)), col(model.id))
+    return TaskSource(found, (due, col(model.code), step, col(model.id)), named=False)
+
+
+def _named(page: Any) -> Select[Any]:
+    """A page of problems or rectifications with the name of each one's step."""
+    step = (col(ITEM_STEP.code) == page.c.code) & (col(ITEM_STEP.key) == page.c.step)
+    columns: list[Any] = []
+    for column in page.c:
+        columns.append(column)
+        if column.name == "step":
+            columns.append(col(ITEM_STEP.name).label("step_name"))
+    return sa_select(*columns).select_from(page.outerjoin(ITEM_STEP, step))
 
 
 @dataclass(frozen=True)
@@ -372,22 +400,24 @@ async def inbox(db: AsyncSession, actor: Actor, limit: int | None = None, cursor
     """What waits on the caller: steps, verifications, rectifications and problems, soonest deadline
     first (then by project and step); at most `limit` of them, after `cursor` (`task_cursor`).
 
-    Each kind is ordered and cut to `limit` on its own (an index range for a department's steps)
-    before the kinds are merged, so a page costs about `limit` rows of each kind, not the whole list.
+    Each kind is ordered and cut to `limit` on its own (an index range: migrations 0007 and 0008)
+    before the kinds are merged and the steps' names joined, so a page costs about `limit` rows of
+    each kind, not the whole list.
     """
     after = read_task_cursor(cursor) if cursor else None
     branches = []
-    for source, key in _task_sources(actor):
+    for source in _task_sources(actor):
+        rows = source.rows
         if after is not None:
-            place = (after.due, after.code, after.step, after.item)[: len(key)]
+            place = (after.due, after.code, after.step, after.item)[: len(source.key)]
             # A step's id is "", the smallest: a step after (due, code, step) is after the whole place.
-            source = source.where(tuple_(*key) > tuple_(literal(place[0], UTCDateTime()), *place[1:]))
-        source = source.order_by(*key)
-        branches.append(sa_select(source.subquery() if limit is None else source.limit(limit).subquery()))
+            rows = rows.where(tuple_(*source.key) > tuple_(literal(place[0], UTCDateTime()), *place[1:]))
+        page = (rows if limit is None else rows.order_by(*source.key).limit(limit)).subquery()
+        branches.append(sa_select(page) if source.named else _named(page))
     tasks = union_all(*branches).subquery("tasks")
     stmt = sa_select(tasks).order_by(tasks.c.due, tasks.c.code, _blank(tasks.c.step), _blank(tasks.c.id))
-    rows = (await db.execute(stmt if limit is None else stmt.limit(limit))).all()
-    return [_task(r) for r in rows]
+    found = (await db.execute(stmt if limit is None else stmt.limit(limit))).all()
+    return [_task(r) for r in found]
 
 
 async def inbox_page(
@@ -401,7 +431,8 @@ async def inbox_page(
 
 async def inbox_count(db: AsyncSession, actor: Actor) -> int:
     """How many tasks wait on the caller, all pages together."""
-    tasks = union_all(*(source for source, _ in _task_sources(actor))).subquery("tasks")
+    each = [sa_select(literal(1)).select_from(source.rows.subquery()) for source in _task_sources(actor)]
+    tasks = union_all(*each).subquery("tasks")
     return int((await db.execute(sa_select(func.count()).select_from(tasks))).scalar_one())
 
 

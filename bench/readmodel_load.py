@@ -25,7 +25,7 @@ import httpx
 import psycopg
 
 from bench.city import connect, write_city
-from bench.procstat import memory_kib
+from bench.procstat import memory_kib, tree_cpu_seconds
 from bench.stack import choose_database, tail
 from bench.stats import summary_ms, verdict
 from launch.databases import create_database, drop_database
@@ -194,10 +194,19 @@ async def measure(database: str, clients_n: int, requests: int, max_pages: int) 
         }
         for name, jobs in scenarios(clients, city, requests, max_pages).items():
             await clients.run(jobs[:clients_n])  # warm: plans, caches, connections
+            cpu_before = tree_cpu_seconds(api.pid)
             durations = await clients.run(jobs)
+            # The API's own CPU per request (its worker processes too): on a shared machine the
+            # latencies measure the queue for a core as much as the service, this does not.
+            cpu_ms = (tree_cpu_seconds(api.pid) - cpu_before) * 1000 / max(1, len(durations))
             target = STATS_P99_MS if "stats" in name else LIST_P99_MS
             stats = summary_ms(durations)
-            figures["scenarios"][name] = {**stats, "target_p99_ms": target, "met": stats["p99_ms"] < target}
+            figures["scenarios"][name] = {
+                **stats,
+                "api_cpu_ms": round(cpu_ms, 2),
+                "target_p99_ms": target,
+                "met": stats["p99_ms"] < target,
+            }
             print(_line(name, figures["scenarios"][name]), flush=True)
         memory = memory_kib(api.pid)
         figures["api_rss_mib"] = round(memory.get("VmRSS", 0) / 1024, 1)
@@ -228,7 +237,7 @@ async def _wait_up(clients: Clients, api: Any) -> None:
 def _line(name: str, f: dict[str, Any]) -> str:
     return (
         f"{name}: n={f['n']} p50={f['p50_ms']:.1f} ms p99={f['p99_ms']:.1f} ms"
-        f" (target p99 < {f['target_p99_ms']:.0f} ms): {verdict(f['met'])}"
+        f" (target p99 < {f['target_p99_ms']:.0f} ms): {verdict(f['met'])}; API CPU {f['api_cpu_ms']:.1f} ms a request"
     )
 
 

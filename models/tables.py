@@ -65,6 +65,18 @@ class ProjectRow(SQLModel, table=True):
 
 # Where a task without a deadline sorts: after every real one.
 NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+# The same instant as SQL, where an index orders on it (migration 0008).
+NO_DEADLINE_SQL = "'9999-12-31 00:00:00+00'::timestamptz"
+
+
+def due_order_index(name: str, leading: str, step: Any) -> Index:
+    """A PostgreSQL index of the open items in inbox order under `leading`: (due, code, step, id),
+    where due is the deadline or NO_DEADLINE (api/queries.py cuts a page of a kind from it)."""
+    due: Any = func.coalesce(literal_column("due_at"), literal_column(NO_DEADLINE_SQL))
+    found = Index(name, leading, due, "code", step, "id", postgresql_where=text("status = 'open'"))
+    return found.ddl_if(dialect="postgresql")
+
+
 # The steps a department holds (domain/status.py: DEPARTMENT_HOLDS), as SQL for a partial index.
 DEPARTMENT_HOLDS_SQL = "status IN ('in_review', 'granted')"
 
@@ -118,6 +130,8 @@ class ProblemRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_problems_opened", "opened_at", "id"),
         Index("ix_problems_status_opened", "status", "opened_at", "id"),
+        # The open problems a level holds, in inbox order (migration 0008).
+        due_order_index("ix_problems_level_due", "level", func.coalesce(literal_column("step"), "")),
     )
 
     id: str = Field(primary_key=True)
@@ -141,6 +155,8 @@ class RectificationRow(SQLModel, table=True):
     """A department's rectification task after a bad rating."""
 
     __tablename__ = "rectifications"
+    # A department's open rectifications, in inbox order (migration 0008).
+    __table_args__ = (due_order_index("ix_rectifications_department_due", "department", "step"),)
 
     id: str = Field(primary_key=True)
     code: str = Field(index=True, max_length=24)
