@@ -41,6 +41,7 @@ class Services:
     calendar: CalendarSource
     storage: Storage  # the bytes of uploaded documents
     callers: CallerCache = field(default_factory=CallerCache)  # users of recent tokens, for a few seconds
+    readers: async_sessionmaker[AsyncSession] | None = None  # for requests that only read (models/db.py)
 
 
 async def services(request: Request) -> Services:
@@ -55,15 +56,25 @@ log = structlog.get_logger("approvals.api")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-async def session(svc: ServicesDep) -> AsyncIterator[AsyncSession]:
-    """One read-model session per request.
+# Requests that only read: they get a session without a transaction (models/db.py, reader_factory).
+READING = frozenset({"GET", "HEAD"})
+
+
+async def request_method(request: Request) -> str:
+    return request.method
+
+
+async def session(
+    svc: ServicesDep, method: Annotated[str, Depends(request_method)] = "POST"
+) -> AsyncIterator[AsyncSession]:
+    """One read-model session per request; without a transaction for a GET (`method`: the request's).
 
     It is closed after the answer has gone out. Closing rolls back what is still open, and if the
     database died since the request's last statement that rollback fails: nothing is lost (what
     was committed stays, the rest is gone with the server), the dead connection is discarded, and
     the answer stands, so the failure is only logged.
     """
-    db = svc.sessions()
+    db = (svc.readers or svc.sessions)() if method in READING else svc.sessions()
     try:
         yield db
     finally:

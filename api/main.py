@@ -15,7 +15,7 @@ from api.metrics import HttpMetrics, RequestMetrics
 from api.routes import admin, auth, documents, notifications, office, operations, problems, projects, steps
 from logs import configure_logging
 from models.calendar_store import CalendarSource
-from models.db import make_engine, session_factory
+from models.db import make_engine, reader_factory, session_factory
 from models.storage import make_storage
 from settings import Settings, get_settings
 from web.app import install_pages
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             temporal=client,
             calendar=CalendarSource.of(settings),
             storage=make_storage(settings),
+            readers=reader_factory(engine),
         )
         # What start-up built lives as long as the process: moved out of the collector's sight, a
         # full collection no longer walks it, which kept a page's p99 several times its p50.

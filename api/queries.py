@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Integer, Select, String, case, cast, func, literal, null, or_, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    tuple_,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -396,28 +411,47 @@ class TaskPlace:
     item: str
 
 
+# Where the page before ended, as bound values: a statement serves every page of its caller.
+AFTER = (
+    bindparam("after_due", type_=UTCDateTime()),
+    bindparam("after_code", type_=String()),
+    bindparam("after_step", type_=String()),
+    bindparam("after_item", type_=String()),
+)
+
+
 async def inbox(db: AsyncSession, actor: Actor, limit: int | None = None, cursor: str | None = None) -> list[TaskOut]:
     """What waits on the caller: steps, verifications, rectifications and problems, soonest deadline
-    first (then by project and step); at most `limit` of them, after `cursor` (`task_cursor`).
+    first (then by project and step); at most `limit` of them, after `cursor` (`task_cursor`)."""
+    stmt = _inbox_statement(_fields(actor), limit, cursor is not None)
+    after = read_task_cursor(cursor) if cursor else None
+    places = dict(zip((p.key for p in AFTER), astuple(after), strict=True)) if after else {}
+    return [_task(r) for r in (await db.execute(stmt, places)).all()]
+
+
+def _fields(actor: Actor) -> tuple[tuple[str, Any], ...]:
+    return tuple(actor.model_dump().items())
+
+
+@lru_cache(maxsize=512)
+def _inbox_statement(actor: tuple[tuple[str, Any], ...], limit: int | None, paged: bool) -> Select[Any]:
+    """The inbox's statement for a caller (kept: building it took more of a request than running it).
 
     Each kind is ordered and cut to `limit` on its own (an index range: migrations 0007 and 0008)
     before the kinds are merged and the steps' names joined, so a page costs about `limit` rows of
     each kind, not the whole list.
     """
-    after = read_task_cursor(cursor) if cursor else None
     branches = []
-    for source in _task_sources(actor):
+    for source in _task_sources(Actor.model_validate(dict(actor))):
         rows = source.rows
-        if after is not None:
-            place = (after.due, after.code, after.step, after.item)[: len(source.key)]
+        if paged:
             # A step's id is "", the smallest: a step after (due, code, step) is after the whole place.
-            rows = rows.where(tuple_(*source.key) > tuple_(literal(place[0], UTCDateTime()), *place[1:]))
+            rows = rows.where(tuple_(*source.key) > tuple_(*AFTER[: len(source.key)]))
         page = (rows if limit is None else rows.order_by(*source.key).limit(limit)).subquery()
         branches.append(sa_select(page) if source.named else _named(page))
     tasks = union_all(*branches).subquery("tasks")
     stmt = sa_select(tasks).order_by(tasks.c.due, tasks.c.code, _blank(tasks.c.step), _blank(tasks.c.id))
-    found = (await db.execute(stmt if limit is None else stmt.limit(limit))).all()
-    return [_task(r) for r in found]
+    return stmt if limit is None else stmt.limit(limit)
 
 
 async def inbox_page(
@@ -431,9 +465,14 @@ async def inbox_page(
 
 async def inbox_count(db: AsyncSession, actor: Actor) -> int:
     """How many tasks wait on the caller, all pages together."""
-    each = [sa_select(literal(1)).select_from(source.rows.subquery()) for source in _task_sources(actor)]
-    tasks = union_all(*each).subquery("tasks")
-    return int((await db.execute(sa_select(func.count()).select_from(tasks))).scalar_one())
+    return int((await db.execute(_count_statement(_fields(actor)))).scalar_one())
+
+
+@lru_cache(maxsize=512)
+def _count_statement(actor: tuple[tuple[str, Any], ...]) -> Select[Any]:
+    sources = _task_sources(Actor.model_validate(dict(actor)))
+    tasks = union_all(*(sa_select(literal(1)).select_from(s.rows.subquery()) for s in sources)).subquery("tasks")
+    return sa_select(func.count()).select_from(tasks)
 
 
 def _blank(column: Any) -> Any:

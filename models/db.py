@@ -52,6 +52,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+def reader_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read: each statement on its own (autocommit), so a request
+    sends no BEGIN and no ROLLBACK, two of the four round trips of a read, and the driver keeps the
+    statements it prepared (a ROLLBACK drops them). Reading committed data statement by statement is
+    what a transaction at the default level (read committed) does too."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), class_=AsyncSession, expire_on_commit=False
+    )
+
+
 def insert(session: AsyncSession, table: Table) -> Any:
     """The dialect's INSERT for `table`, which knows ON CONFLICT on PostgreSQL and SQLite alike."""
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
