@@ -178,6 +178,28 @@ def make_project_code(year: int, region: str, department: str, project_type: str
     return body + project_check_char(body)
 
 
+# What each place of a project code holds: a digit, a hyphen, and last a digit or X.
+_CODE_SHAPE = "0000-000000-00-00-00000X"
+
+
+def _holds(shape: str, char: str) -> bool:
+    if shape == "-":
+        return char == "-"
+    return char in "0123456789" or (shape == "X" and char == "X")
+
+
+def code_head(fragment: str) -> str | None:
+    """The start of every project code holding `fragment` (case ignored), when a code can hold it at
+    its start and nowhere else (the head of a code, as people type it); None otherwise."""
+    wanted = fragment.upper()
+    places = [
+        start
+        for start in range(len(_CODE_SHAPE) - len(wanted) + 1)
+        if all(_holds(_CODE_SHAPE[start + i], char) for i, char in enumerate(wanted))
+    ]
+    return wanted if wanted and places == [0] else None
+
+
 def validate_project_code(value: str) -> str:
     """The project code, stripped and upper-cased, if every field and the check character are right."""
     code = value.strip().upper()

@@ -29,6 +29,10 @@ def trigram_index(name: str, column: str) -> Index:
     return found.ddl_if(dialect="postgresql")
 
 
+# The columns of a project a list shows besides its code (api/queries.py: SUMMARY_COLUMNS).
+SUMMARY = ("name", "category", "status", "colour", "stage", "owner_org", "agent", "key_project", "created_at")
+
+
 class ProjectRow(SQLModel, table=True):
     """One project as the workflow last published it; `state` is the full domain state."""
 
@@ -41,6 +45,8 @@ class ProjectRow(SQLModel, table=True):
             for column in ("category", "status", "colour", "stage", "owner_org", "agent")
         ),
         *(trigram_index(f"ix_projects_{column}_trgm", column) for column in ("name", "code")),
+        # What a list shows, in code order: a walk that filters (`q`) reads this index alone (migration 0008).
+        Index("ix_projects_code_summary", "code", postgresql_include=list(SUMMARY)).ddl_if(dialect="postgresql"),
     )
 
     code: str = Field(primary_key=True, max_length=24)
