@@ -14,6 +14,7 @@ from domain.codes import (
     CREDIT_WEIGHTS,
     PROJECT_CODE_PATTERN,
     InvalidCode,
+    code_head,
     credit_code_check_char,
     iso7064_mod11_2,
     make_credit_code,
@@ -275,3 +276,39 @@ def test_pattern_works_as_a_pydantic_constraint() -> None:
         adapter.validate_python("2024-310115-01-03-00001")
     with pytest.raises(ValidationError):
         adapter.validate_python("２０２４-310115-01-03-000014")
+
+
+@pytest.mark.parametrize(
+    ("fragment", "head"),
+    [
+        ("2025-310115-02", "2025-310115-02"),
+        ("2024-310115-03-01-00004x", "2024-310115-03-01-00004X"),
+        ("2025", None),  # also a serial's digits
+        ("2025-3", None),  # also the end of a region and a department's first digit
+        ("001499", None),
+        ("光伏", None),
+        ("2025-310115%02", None),  # a LIKE wildcard: no place in a code
+        ("", None),
+    ],
+)
+def test_code_head_is_a_fragment_only_a_code_start_holds(fragment: str, head: str | None) -> None:
+    assert code_head(fragment) == head
+
+
+def test_every_code_holding_a_head_starts_with_it() -> None:
+    codes = [
+        make_project_code(year, region, department, kind, serial)
+        for year in (2024, 2025)
+        for region in ("310115", "312025", "320102")
+        for department in ("01", "20", "25")
+        for kind in ("01", "02", "03")
+        for serial in (1, 2025, 20250, 31011)
+    ]
+    fragments = {code[start:end] for code in codes[::7] for start in range(24) for end in range(start + 1, 25)}
+    heads = 0
+    for fragment in fragments:
+        head = code_head(fragment)
+        if head is not None:
+            heads += 1
+            assert all(code.startswith(head) for code in codes if fragment in code), fragment
+    assert heads > 0
