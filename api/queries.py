@@ -330,10 +330,16 @@ def _steps_waiting(where: ColumnElement[bool]) -> tuple[Select[Any], tuple[Any, 
     return found, (col(StepRow.inbox_due), col(StepRow.code), col(StepRow.key))
 
 
+# The step a problem or rectification is about. One alias for the process: SQLAlchemy adapts a
+# model's columns to an alias once per alias, and a new alias per request made that most of an
+# inbox's cost.
+ITEM_STEP = aliased(StepRow, name="item_step")
+
+
 def _items_waiting(
     model: type[ProblemRow | RectificationRow], where: ColumnElement[bool]
 ) -> tuple[Select[Any], tuple[Any, ...]]:
-    step = aliased(StepRow)
+    step = ITEM_STEP
     problem = model is ProblemRow
     due = func.coalesce(col(model.due_at), literal(NO_DEADLINE, UTCDateTime()))
     found: Select[Any] = (
