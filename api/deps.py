@@ -87,22 +87,22 @@ async def session(
 SessionDep = Annotated[AsyncSession, Depends(session)]
 
 
-async def user_for_token(db: AsyncSession, settings: Settings, token: str) -> UserRow | None:
+async def user_for_token(db: AsyncSession, svc: Services, token: str) -> UserRow | None:
     """The active user a token names, if it is signed, unexpired and issued after the user's cut-off
-    (a password reset or a deactivation): the one check behind bearer tokens and page sessions."""
-    claims = read_claims(token, settings.secret_key)
-    user = await db.get(UserRow, claims[0]) if claims else None
+    (a password reset or a deactivation): the one check behind bearer tokens and page sessions. The
+    row comes from the short-lived cache (api/callers.py): a detached copy, so a route that changes
+    the user reads the row itself."""
+    claims = read_claims(token, svc.settings.secret_key)
+    user = await svc.callers.user(db, claims[0]) if claims else None
     return user if claims is not None and token_counts(user, claims[1]) else None
 
 
 async def current_user(svc: ServicesDep, db: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> UserRow:
-    """The caller named by a valid bearer token (401 otherwise), its row from the short-lived cache
-    (api/callers.py): a detached copy, so a route that changes the user reads the row itself."""
+    """The caller named by a valid bearer token (401 otherwise)."""
     if not token:
         raise ApiError(401, "not_authenticated", "a bearer token is required")
-    claims = read_claims(token, svc.settings.secret_key)
-    user = await svc.callers.user(db, claims[0]) if claims else None
-    if claims is None or user is None or not token_counts(user, claims[1]):
+    user = await user_for_token(db, svc, token)
+    if user is None:
         raise ApiError(401, "invalid_token", "the token is invalid, expired, or issued before a password reset")
     return user
 

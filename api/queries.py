@@ -331,6 +331,9 @@ class TaskSource:
 # A task without a deadline sorts after every real one. Written into the SQL rather than bound, so
 # that the expression indexes on it (migration 0008) match whatever plan the server caches.
 NO_DUE = literal(NO_DEADLINE, UTCDateTime(), literal_execute=True)
+# The step a problem or rectification is about. One alias for the process: SQLAlchemy adapts a
+# model's columns to an alias once per alias, and a new alias per request made that most of an
+# inbox's cost.
 ITEM_STEP = aliased(StepRow, name="item_step")
 
 

@@ -21,7 +21,7 @@ from bench.stack import open_stack
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 WIDTHS = {"phone": PHONE, "desktop": DESKTOP}
 SCREENS_TALL = 3  # a long page is cut after this many screens' height
-WORKDAY_SECONDS = 3600.0  # no light changes while the pictures are taken
+WORKDAY_SECONDS = 0.0  # the real calendar: deadlines fall at the close of a working day, as an office sees them
 
 
 async def photograph(browser: Browser, base_url: str, demo: Demo, screen: Screen, out: Path) -> list[Path]:

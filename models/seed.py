@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from domain.catalog import DEPARTMENT_NAMES
 from domain.codes import make_credit_code
 from domain.holidays import seed_years
 from models.db import make_engine, session_factory
@@ -24,7 +25,12 @@ DEMO_USERS: list[dict[str, str]] = [
     {"username": "agent-1", "role": "agent", "display_name": "代办员一 Deputy 1"},
     {"username": "agent-2", "role": "agent", "display_name": "代办员二 Deputy 2"},
     *[
-        {"username": f"reviewer-{d}", "role": "reviewer", "department": d, "display_name": f"Reviewer ({d})"}
+        {
+            "username": f"reviewer-{d}",
+            "role": "reviewer",
+            "department": d,
+            "display_name": f"{DEPARTMENT_NAMES[d].zh}审批员 Reviewer ({d})",
+        }
         for d in ("drc", "nrp", "housing", "fire", "cad", "archives", "survey")
     ],
     *[

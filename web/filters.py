@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import pass_context
@@ -72,6 +73,61 @@ def step_light(context: Context, step: StepView) -> str:
 PAST_DEADLINE = labels.N_("past its deadline")
 
 
+@dataclass(frozen=True)
+class TimelineRow:
+    """One event of the audit timeline, in words: when, what, on which step, by whom, and its notes."""
+
+    at: str
+    action: str
+    step: str
+    actor: str
+    notes: list[str]
+
+
+NOTE_FIELDS = ("note", "comment", "reason", "resolution")
+
+
+@pass_context
+def timeline_rows(context: Context, events: list[Any], with_steps: bool = True) -> list[TimelineRow]:
+    """The timeline in the caller's language. Written here rather than as template macros: a long
+    timeline (hundreds of events) is most of its page's rendering, and a macro call per event is slow."""
+    lang: Language = context["lang"]
+    people: dict[str, str] = context["people"]
+    project = context["project"]
+    tz = context["tz"]
+    zh = lang.tag.startswith("zh")
+    steps = {s.key: (s.name_zh if zh else s.name_en) for s in project.steps} if with_steps else {}
+    names = {user: split_bilingual(name).in_language(lang.tag) for user, name in people.items()}
+    rows = []
+    for event in events:
+        rows.append(
+            TimelineRow(
+                at=lang.datetime(event.at, tz),
+                action=lang.gettext(labels.EVENT[event.action]) if event.action in labels.EVENT else event.action,
+                step=steps.get(event.step, "") if event.step else "",
+                actor=actor_words(lang, names.get(event.actor, event.actor), event),
+                notes=[str(event.detail[f]) for f in NOTE_FIELDS if event.detail.get(f)],
+            )
+        )
+    return rows
+
+
+def actor_words(lang: Language, name: str, event: Any) -> str:
+    """Who did it: the system, a person, or a deputy on the enterprise's behalf ("agent-1 代 项目单位")."""
+    if event.role == "system":
+        return lang.gettext("the system")
+    if event.on_behalf_of:
+        return lang.gettext("%(agent)s on behalf of the enterprise") % {"agent": name}
+    return name
+
+
+@pass_context
+def event_actor(context: Context, event: Any) -> str:
+    """One event's actor in words (the step page's summary of a submission)."""
+    name = split_bilingual(context["people"].get(event.actor, event.actor)).in_language(context["lang"].tag)
+    return actor_words(context["lang"], name, event)
+
+
 def filesize(size: int) -> str:
     """A file's size as people read it: bytes, KiB or MiB, one decimal."""
     if size < 1024:
@@ -90,6 +146,8 @@ FILTERS = {
     "day": day,
     "moment": moment,
     "step_light": step_light,
+    "timeline_rows": timeline_rows,
+    "event_actor": event_actor,
 }
 GLOBALS = {name: getattr(labels, name) for name in dir(labels) if name.isupper()}
 GLOBALS["days_left"] = days_left

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -64,9 +64,19 @@ def _locale(tag: str) -> Locale:
 
 @lru_cache(maxsize=4096)
 def _instant(tag: str, minute: datetime, tz: str) -> str:
-    """Formatted once per minute shown: a timeline shows many instants, and Babel is slow at it."""
+    """Formatted once per minute shown: a timeline shows many instants, and Babel is slow at it.
+
+    Midnight is written as 24:00 of the day that ends there, the way a time limit is written
+    (截至 12 月 11 日 24 时): a deadline at the end of the 11th is not "00:00 on the 12th"."""
+    local = minute.astimezone(ZoneInfo(tz))
+    if (local.hour, local.minute) == (0, 0):
+        day = format_date(local.date() - timedelta(days=1), DAY_PATTERNS[tag], locale=_locale(tag))
+        return f"{day} 24:00" if tag == CHINESE else f"{day}, 24:00"
     pattern = "y年M月d日 HH:mm" if tag == CHINESE else "d MMM y, HH:mm"
-    return format_datetime(minute, pattern, tzinfo=ZoneInfo(tz), locale=_locale(tag))
+    return format_datetime(local, pattern, locale=_locale(tag))
+
+
+DAY_PATTERNS = {CHINESE: "y年M月d日", ENGLISH: "d MMM y"}
 
 
 def catalog_files() -> list[Path]:

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.deps import ServicesDep, SessionDep, user_for_token
+from api.deps import Services, ServicesDep, SessionDep, user_for_token
 from models.tables import UserRow
 from settings import Settings
 
@@ -53,15 +53,15 @@ def end_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE)
 
 
-async def session_user(request: Request, db: AsyncSession, settings: Settings) -> UserRow | None:
+async def session_user(request: Request, db: AsyncSession, svc: Services) -> UserRow | None:
     """The user of the session cookie, if it holds a token still valid."""
     token = request.cookies.get(SESSION_COOKIE)
-    return await user_for_token(db, settings, token) if token else None
+    return await user_for_token(db, svc, token) if token else None
 
 
 async def page_user(request: Request, svc: ServicesDep, db: SessionDep) -> UserRow:
     """The signed-in user; without one, the page redirects to the login form."""
-    user = await session_user(request, db, svc.settings)
+    user = await session_user(request, db, svc)
     if user is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path)

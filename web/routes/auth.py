@@ -31,7 +31,7 @@ def safe_next(target: str | None) -> str:
 
 @router.get("/login")
 async def login_form(request: Request, svc: ServicesDep, db: SessionDep, next: str | None = None) -> Response:
-    if await session_user(request, db, svc.settings) is not None:
+    if await session_user(request, db, svc) is not None:
         return see_other(safe_next(next))
     return page(request, "login.html", title=N_("Sign in"), next=safe_next(next), errors={}, username="")
 

@@ -23,5 +23,5 @@ HOMES = {
 @router.get("/")
 async def home(request: Request, svc: ServicesDep, db: SessionDep) -> Response:
     """Before signing in, the login form; after, the home of the caller's role."""
-    user = await session_user(request, db, svc.settings)
+    user = await session_user(request, db, svc)
     return see_other(HOMES.get(user.role, "/p") if user else "/login")

@@ -20,6 +20,7 @@ from api.queries import inbox, inbox_count, inbox_page
 from api.schemas import TaskCursor, TaskOut
 from domain.bilingual import split_bilingual
 from domain.clock import Calendar
+from models.tables import UserRow
 from web.export import csv_response
 from web.i18n import Language
 from web.labels import LEVEL, N_
@@ -115,10 +116,16 @@ async def inbox_list(
         title=TITLES.get(user.role, N_("To do")),
         intro=INTROS.get(user.role, N_("The problems held at your level of the ladder.")),
         rows=await rows(request, svc, db, tasks),
-        total=await inbox_count(db, actor_of(user)),
+        total=await todo_count(request, db, user),
         next_url=f"/inbox?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
         first_url="/inbox" if cursor else None,
     )
+
+
+async def todo_count(request: Request, db: SessionDep, user: UserRow) -> int:
+    """The whole list's count: the menu's (web/pages.py), counted once per page."""
+    counted = getattr(request.state, "todo_count", None)
+    return counted if counted is not None else await inbox_count(db, actor_of(user))
 
 
 @router.get("/inbox.csv")
