@@ -25,6 +25,7 @@ import httpx
 import psycopg
 
 from bench.city import connect, write_city
+from bench.light_http import LightPool
 from bench.procstat import memory_kib, tree_cpu_seconds
 from bench.stack import choose_database, tail
 from bench.stats import summary_ms, verdict
@@ -78,10 +79,9 @@ def _busiest(conn: psycopg.Connection[Any]) -> tuple[str, int]:
 class Clients:
     """Signed-in HTTP clients; `run` sends requests through `n` of them at once."""
 
-    def __init__(self, base_url: str, n: int) -> None:
-        self.http = httpx.AsyncClient(
-            base_url=base_url, timeout=60, trust_env=False, limits=httpx.Limits(max_connections=n)
-        )
+    def __init__(self, base_url: str, port: int, n: int) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=60, trust_env=False)  # sign-in, health
+        self.pool = LightPool(port, n)  # the measured requests: a client that costs little CPU
         self.tokens: dict[str, str] = {}
         self.n = n
         self.errors: list[str] = []
@@ -93,12 +93,11 @@ class Clients:
 
     async def get(self, user: str, path: str, params: dict[str, Any] | None = None) -> tuple[float, dict[str, Any]]:
         began = time.perf_counter()
-        r = await self.http.get(path, params=params, headers={"Authorization": f"Bearer {self.tokens[user]}"})
+        status, body = await self.pool.get_json(path, params, {"Authorization": f"Bearer {self.tokens[user]}"})
         took = time.perf_counter() - began
-        if r.status_code != 200:
-            self.errors.append(f"{path} {params}: {r.status_code} {r.text[:200]}")
+        if status != 200:
+            self.errors.append(f"{path} {params}: {status} {str(body)[:200]}")
             return took, {}
-        body = r.json()
         return took, body if isinstance(body, dict) else {"items": body}
 
     async def run(self, jobs: list[Callable[[], Awaitable[list[float]]]]) -> list[float]:
@@ -174,7 +173,9 @@ def scenarios(clients: Clients, city: City, requests: int, max_pages: int) -> di
     return found
 
 
-async def measure(database: str, clients_n: int, requests: int, max_pages: int) -> dict[str, Any]:
+async def measure(
+    database: str, clients_n: int, requests: int, max_pages: int, api_processes: int = 1
+) -> dict[str, Any]:
     city = read_city(database)
     settings = Settings.model_validate({"environment": "test", "database_url": database, "seed_demo": False})
     temporal = TemporalDevServer.start()
@@ -182,20 +183,22 @@ async def measure(database: str, clients_n: int, requests: int, max_pages: int) 
     try:
         settings = settings.model_copy(update={"temporal_address": temporal.address})
         port = free_port()
-        api = start_api(service_env(settings) | {"APPROVALS_LOG_LEVEL": "WARNING"}, port)
-        clients = Clients(f"http://127.0.0.1:{port}", clients_n)
+        api = start_api(service_env(settings) | {"APPROVALS_LOG_LEVEL": "WARNING"}, port, processes=api_processes)
+        clients = Clients(f"http://127.0.0.1:{port}", port, clients_n)
         await _wait_up(clients, api)
         for user in ("leader-1", "office-1", city.reviewer):
             await clients.sign_in(user)
         figures: dict[str, Any] = {
             "clients": clients_n,
+            "api_processes": api_processes,
             "reviewer_open_steps": city.reviewer_open_steps,
             "scenarios": {},
         }
         for name, jobs in scenarios(clients, city, requests, max_pages).items():
             await clients.run(jobs[:clients_n])  # warm: plans, caches, connections
-            cpu_before = tree_cpu_seconds(api.pid)
+            cpu_before, own_before = tree_cpu_seconds(api.pid), time.process_time()
             durations = await clients.run(jobs)
+            own_ms = (time.process_time() - own_before) * 1000 / max(1, len(durations))
             # The API's own CPU per request (its worker processes too): on a shared machine the
             # latencies measure the queue for a core as much as the service, this does not.
             cpu_ms = (tree_cpu_seconds(api.pid) - cpu_before) * 1000 / max(1, len(durations))
@@ -204,6 +207,7 @@ async def measure(database: str, clients_n: int, requests: int, max_pages: int) 
             figures["scenarios"][name] = {
                 **stats,
                 "api_cpu_ms": round(cpu_ms, 2),
+                "client_cpu_ms": round(own_ms, 2),
                 "target_p99_ms": target,
                 "met": stats["p99_ms"] < target,
             }
@@ -213,6 +217,7 @@ async def measure(database: str, clients_n: int, requests: int, max_pages: int) 
         figures["api_peak_rss_mib"] = round(memory.get("VmHWM", 0) / 1024, 1)
         figures["errors"] = clients.errors[:20]
         await clients.http.aclose()
+        clients.pool.close()
         return figures
     finally:
         if api is not None:
@@ -237,11 +242,14 @@ async def _wait_up(clients: Clients, api: Any) -> None:
 def _line(name: str, f: dict[str, Any]) -> str:
     return (
         f"{name}: n={f['n']} p50={f['p50_ms']:.1f} ms p99={f['p99_ms']:.1f} ms"
-        f" (target p99 < {f['target_p99_ms']:.0f} ms): {verdict(f['met'])}; API CPU {f['api_cpu_ms']:.1f} ms a request"
+        f" (target p99 < {f['target_p99_ms']:.0f} ms): {verdict(f['met'])}; CPU a request: API {f['api_cpu_ms']:.1f} ms,"
+        f" clients {f['client_cpu_ms']:.1f} ms"
     )
 
 
-async def run(projects: int = 100_000, clients: int = 16, requests: int = 400, max_pages: int = 1000) -> dict[str, Any]:
+async def run(
+    projects: int = 100_000, clients: int = 16, requests: int = 400, max_pages: int = 1000, api_processes: int = 1
+) -> dict[str, Any]:
     """A city of `projects` written into a throwaway PostgreSQL database, then measured (`make bench`)."""
     base = choose_database()
     if base is None:
@@ -249,7 +257,7 @@ async def run(projects: int = 100_000, clients: int = 16, requests: int = 400, m
     url = create_database(base)
     try:
         city = await asyncio.to_thread(write_city, url, projects)
-        figures = await measure(url, clients, requests, max_pages)
+        figures = await measure(url, clients, requests, max_pages, api_processes)
         return {"city": city, **figures}
     finally:
         drop_database(url)
@@ -270,13 +278,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=400, help="requests of each scenario")
     parser.add_argument("--max-pages", type=int, default=1000, help="pages a cursor walk follows at most")
+    parser.add_argument(
+        "--api-processes", type=int, default=1, help="API processes sharing the port (uvicorn --workers), as replicas"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    figures = asyncio.run(measure(args.database, args.clients, args.requests, args.max_pages))
+    figures = asyncio.run(measure(args.database, args.clients, args.requests, args.max_pages, args.api_processes))
     print(f"API resident memory: {figures['api_rss_mib']} MiB (peak {figures['api_peak_rss_mib']} MiB)")
     if figures["errors"]:
         print("errors:", *figures["errors"], sep="\n  ")
