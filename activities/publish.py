@@ -1,11 +1,12 @@
 """Publishing a project: its clocks timed on the working-day calendar, then its state written to the
 read model, idempotently and in version order.
 
-Two local activities, called in this order by the workflow: `time_clocks` answers timings, which
-the workflow stores; `store_project` writes the project as the workflow now holds it. Nothing
-travels back from the write. `publish_project` is the single activity of projects started
-before that split, kept for them (it times, applies the timings to its copy, writes, and answers
-the timings).
+One local activity, `publish`, does both: it times the project's stale clocks, applies the
+timings to its copy of the project (the domain's `apply_timings` is pure), writes that copy and
+answers the timings, which the workflow applies to its own state, so both hold the same project.
+Projects started before it keep theirs: `time_clocks` then `store_project` (nothing travels back
+from the write), or, older still, `publish_project` (which times, writes and answers the timings
+and the last event written).
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ class Timings(BaseModel):
     timings: list[ClockTiming]
 
 
+class Publish(BaseModel):
+    """The project as the workflow holds it, before its stale clocks are timed, at the workflow's
+    `now`; `reason` when the office changed the calendar (moved deadlines say so)."""
+
+    project: Project
+    now: datetime
+    reason: str | None = None
+
+
 class StoreProject(BaseModel):
     """The project as the workflow holds it, at the workflow's `now`."""
 
@@ -82,26 +92,44 @@ class Publisher:
         self._channels = channels
         self._written = WrittenRows()  # what this worker last committed of each project
 
+    @activity.defn(name="publish")
+    async def publish(self, inp: Publish) -> Timings:
+        """Time the stale clocks, apply the timings as the workflow will, write the project; the timings."""
+        project = inp.project
+        clocks = project.stale_clocks()
+        timings = await self._timings(clocks, fresh=inp.reason is not None) if clocks else []
+        if clocks:
+            project.apply_timings(timings, inp.now, inp.reason)
+        await self._store(project, inp.now)
+        return Timings(timings=timings)
+
     @activity.defn(name="time_clocks")
     async def time_clocks(self, inp: TimeClocks) -> Timings:
         """Deadlines, warnings and used days of each clock, on the calendar in force."""
-        async with self._sessions() as session:
-            calendar = await self._calendar.calendar(session, fresh=inp.fresh_calendar)
-        return Timings(timings=[compute_timing(calendar, query) for query in inp.clocks])
+        return Timings(timings=await self._timings(inp.clocks, fresh=inp.fresh_calendar))
 
     @activity.defn(name="store_project")
     async def store_project(self, inp: StoreProject) -> None:
+        """Write the project as the workflow holds it (see `_store`)."""
+        await self._store(inp.project, inp.now)
+
+    async def _timings(self, clocks: list[ClockQuery], fresh: bool) -> list[ClockTiming]:
+        async with self._sessions() as session:
+            calendar = await self._calendar.calendar(session, fresh=fresh)
+        return [compute_timing(calendar, query) for query in clocks]
+
+    async def _store(self, project: Project, now: datetime) -> None:
         """Write the project at its version (the rows that changed since this worker's last write of
         it, when the read model still holds that); a stale write changes nothing (see write_changes)."""
-        code = inp.project.code
+        code = project.code
         last = self._written.get(code)
         self._written.forget(code)  # until this write is committed, the read model's state is unknown
         async with self._sessions() as session:
-            written = await write_changes(session, inp.project, inp.now, self._channels, last)
+            written = await write_changes(session, project, now, self._channels, last)
             await session.commit()
         if written is not None:
             self._written.put(code, written)
-        self._logged(inp.project, written is not None)
+        self._logged(project, written is not None)
 
     @activity.defn(name="publish_project")
     async def publish_project(self, inp: LegacyPublishInput) -> LegacyPublishResult:
