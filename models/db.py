@@ -63,5 +63,13 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def insert(session: AsyncSession, table: Table) -> Any:
     """The dialect's INSERT for `table`, which knows ON CONFLICT on PostgreSQL and SQLite alike."""
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    return dialect_insert(dialect_of(session), table)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "postgresql"
+
+
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """The INSERT of `dialect` (a name) for `table`, for statements built once per dialect."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

@@ -21,7 +21,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.status import DECIDED
-from models.db import insert
+from models.db import dialect_of, insert
 from models.tables import ProblemRow, ProjectRow, StepRow, TotalRow
 
 Totals = dict[tuple[str, str], float]
@@ -80,7 +80,7 @@ async def add(session: AsyncSession, change: Totals) -> None:
     """Add to the totals; in key order, so that two transactions never wait on each other in a cycle."""
     if not change:
         return
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    dialect = dialect_of(session)
     upsert = _ADDS.get(dialect)
     if upsert is None:  # built once per dialect: building it cost more than running it
         table: Table = TotalRow.__table__  # type: ignore[attr-defined]
