@@ -61,6 +61,7 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
         task_queue=task_queue or settings.task_queue,
         workflows=workflows,
         activities=[
+            publisher.publish,
             publisher.time_clocks,
             publisher.store_project,
             publisher.publish_project,

@@ -102,13 +102,13 @@ async def write_notifications(
     table: Table = NotificationRow.__table__  # type: ignore[attr-defined]
     stmt = insert(session, table)
     rewritten = {name: stmt.excluded[name] for name in ("kind", "step", "params", "text_zh", "text_en")}
-    await session.execute(stmt.on_conflict_do_update(index_elements=["origin", "username"], set_=rewritten), rows)
-    written = await session.exec(
-        select(NotificationRow.id, NotificationRow.username).where(
-            col(NotificationRow.origin).in_({r["origin"] for r in rows}),
-            col(NotificationRow.username).in_(readers),
-        )
-    )
+    upsert = stmt.on_conflict_do_update(index_elements=["origin", "username"], set_=rewritten)
+    channels = [channel for channel in channels if any(takes(user, channel) for user in readers.values())]
+    if not channels:
+        await session.execute(upsert, rows)
+        return len(rows)
+    # The ids come back with the write (one statement for every row), not from a second query.
+    written = await session.execute(upsert.returning(table.c.id, table.c.username), rows)
     deliveries = [
         {
             "notification_id": notification_id,

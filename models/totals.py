@@ -21,7 +21,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.status import DECIDED
-from models.db import insert
+from models.db import dialect_of, insert
 from models.tables import ProblemRow, ProjectRow, StepRow, TotalRow
 
 Totals = dict[tuple[str, str], float]
@@ -80,12 +80,18 @@ async def add(session: AsyncSession, change: Totals) -> None:
     """Add to the totals; in key order, so that two transactions never wait on each other in a cycle."""
     if not change:
         return
-    table: Table = TotalRow.__table__  # type: ignore[attr-defined]
-    stmt = insert(session, table)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=["name", "key"], set_={"value": table.c.value + stmt.excluded.value}
-    )
+    dialect = dialect_of(session)
+    upsert = _ADDS.get(dialect)
+    if upsert is None:  # built once per dialect: building it cost more than running it
+        table: Table = TotalRow.__table__  # type: ignore[attr-defined]
+        stmt = insert(session, table)
+        upsert = _ADDS[dialect] = stmt.on_conflict_do_update(
+            index_elements=["name", "key"], set_={"value": table.c.value + stmt.excluded.value}
+        )
     await session.execute(upsert, [{"name": n, "key": k, "value": v} for (n, k), v in sorted(change.items())])
+
+
+_ADDS: dict[str, Any] = {}  # dialect -> the upsert of `add`
 
 
 async def stored_contributions(session: AsyncSession, code: str) -> Totals:

@@ -24,6 +24,7 @@ from models.seed import seed
 from tests.chain import create, steps, view
 from tests.conftest import Api, eventually, make_settings, open_api
 from worker import build_worker
+from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -184,6 +185,21 @@ async def test_loading_a_year_moves_a_provisional_deadline_at_once_and_says_why(
     shown = steps(await view(midnight, code))["long_review"]
     assert local(shown["deadline"]) == expected and shown["provisional"] is False
     assert await rollout_result(temporal_client, year, put_at) >= 1
+    await same_as_the_workflow(midnight, temporal_client, code)
+
+
+async def same_as_the_workflow(api: Api, client: Client, code: str) -> None:
+    """The read model holds the workflow's own state: its version, deadlines and every event it
+    recorded (the moved deadline's too), each once."""
+    held = await client.get_workflow_handle(code).query(ProjectWorkflow.state)
+    shown = await view(api, code)
+    assert shown["version"] == held.version
+    deadlines = {s.key: s.clock.deadline for s in held.steps}
+    assert {
+        k: datetime.fromisoformat(s["deadline"]) if s["deadline"] else None for k, s in steps(shown).items()
+    } == deadlines
+    timeline = (await api.get(f"/projects/{code}/events", "owner-a")).json()
+    assert sorted(e["seq"] for e in timeline) == list(range(1, held.event_seq + 1))
 
 
 async def test_a_year_beyond_every_clock_tells_no_project(midnight: Api, temporal_client: Client) -> None:

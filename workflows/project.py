@@ -2,9 +2,9 @@
 
 Every human action is an update whose validator asks the domain whether it is allowed, so an
 illegal action is refused before it touches history. Every change is published before the
-update returns, in one direction: the deadline activity times the clocks that changed, the
-workflow stores those timings, then the publish activity writes the project to the read model.
-That gives read-your-writes in one round trip. Time-driven changes (colours, overdue steps, the
+update returns, by one local activity: it times the clocks that changed, applies the timings to
+its copy of the project, writes that copy to the read model and answers the timings, which the
+workflow applies to its own state. That gives read-your-writes in one round trip. Time-driven changes (colours, overdue steps, the
 ladder) come from one timer set to the project's next interesting moment.
 """
 
@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.publish import LegacyPublishInput, Publisher, StoreProject, TimeClocks
+    from activities.publish import LegacyPublishInput, Publish, Publisher, StoreProject, TimeClocks
     from domain.access import require_visible
     from domain.clock import Counting
     from domain.errors import ActionRefused
@@ -52,6 +52,9 @@ TIMING_V2 = "timing-v2"
 STATUTORY_COUNTING = "statutory-counting"
 # Timings computed first, then the project published: no state travels back from the write.
 ONE_WAY_PUBLISH = "one-way-publish"
+# One activity times the stale clocks, applies the timings to its copy and writes it, answering
+# the timings. It also stands for the three patches above, so a new project records one patch.
+ONE_PUBLISH = "one-publish"
 # Room for this many publishes within one workflow task before versions would overlap.
 VERSIONS_PER_EVENT = 1000
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
@@ -70,23 +73,25 @@ class ProjectWorkflow:
 
     @workflow.init
     def __init__(self, inp: ProjectInput) -> None:
+        # Decided here: the `opened` update publishes before `run` starts.
+        self.one_publish = workflow.patched(ONE_PUBLISH)
         if inp.resume is not None:
             self.project = inp.resume
         else:
             assert inp.create is not None
-            counting: Counting = "statutory" if workflow.patched(STATUTORY_COUNTING) else "continuous"
+            statutory = self.one_publish or workflow.patched(STATUTORY_COUNTING)
+            counting: Counting = "statutory" if statutory else "continuous"
             self.project = Project.create(inp.create, workflow.now(), counting)
         self.changes = 1
         self.flushed = 0
         self.lock = asyncio.Lock()
         self.replan = False
         self.attributes: TypedSearchAttributes | None = None
-        # Decided here: the `opened` update publishes before `run` starts.
-        self.one_way = workflow.patched(ONE_WAY_PUBLISH)
+        self.one_way = self.one_publish or workflow.patched(ONE_WAY_PUBLISH)
 
     @workflow.run
     async def run(self, inp: ProjectInput) -> str:
-        timing_v2 = workflow.patched(TIMING_V2)
+        timing_v2 = self.one_publish or workflow.patched(TIMING_V2)
         await self._commit()
         while not self.project.finished:
             if workflow.info().get_current_history_length() > inp.history_limit:
@@ -133,26 +138,12 @@ class ProjectWorkflow:
 
     async def _publish(self, reason: str | None = None) -> None:
         now = workflow.now()
-        if not self.one_way:
-            await self._publish_legacy(now, reason)
+        if self.one_publish:
+            await self._publish_once(now, reason)
+        elif self.one_way:
+            await self._publish_twice(now, reason)
         else:
-            stale = self.project.stale_clocks()
-            if stale:
-                timed = await workflow.execute_local_activity_method(
-                    Publisher.time_clocks,
-                    TimeClocks(clocks=stale, fresh_calendar=reason is not None),
-                    start_to_close_timeout=LOCAL_TIMEOUT,
-                    retry_policy=LOCAL_RETRY,
-                )
-                self.project.apply_timings(timed.timings, now, reason)
-            self._next_version()
-            await workflow.execute_local_activity_method(
-                Publisher.store_project,
-                StoreProject(project=self.project, now=now),
-                start_to_close_timeout=LOCAL_TIMEOUT,
-                retry_policy=LOCAL_RETRY,
-            )
-            self.project.pending_events = []
+            await self._publish_legacy(now, reason)
         attributes = search_attributes(
             self.project.colour, self.project.status, self.project.current_stage.value, self.project.category
         )
@@ -160,6 +151,40 @@ class ProjectWorkflow:
             workflow.upsert_search_attributes([pair.key.value_set(pair.value) for pair in attributes])
             self.attributes = attributes
         self.replan = True
+
+    async def _publish_once(self, now: datetime, reason: str | None) -> None:
+        """Time, apply and write in one activity; the same timings applied here, so both copies agree."""
+        timed_here = bool(self.project.stale_clocks())  # as the activity decides on its copy
+        self._next_version()
+        timed = await workflow.execute_local_activity_method(
+            Publisher.publish,
+            Publish(project=self.project, now=now, reason=reason),
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=LOCAL_RETRY,
+        )
+        if timed_here:
+            self.project.apply_timings(timed.timings, now, reason)
+        self.project.pending_events = []
+
+    async def _publish_twice(self, now: datetime, reason: str | None) -> None:
+        """Projects started before one publish: `time_clocks`, the timings applied, then `store_project`."""
+        stale = self.project.stale_clocks()
+        if stale:
+            timed = await workflow.execute_local_activity_method(
+                Publisher.time_clocks,
+                TimeClocks(clocks=stale, fresh_calendar=reason is not None),
+                start_to_close_timeout=LOCAL_TIMEOUT,
+                retry_policy=LOCAL_RETRY,
+            )
+            self.project.apply_timings(timed.timings, now, reason)
+        self._next_version()
+        await workflow.execute_local_activity_method(
+            Publisher.store_project,
+            StoreProject(project=self.project, now=now),
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=LOCAL_RETRY,
+        )
+        self.project.pending_events = []
 
     async def _publish_legacy(self, now: datetime, reason: str | None) -> None:
         """Projects started before one-way publishing: the write also computes timings and returns them."""
