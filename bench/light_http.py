@@ -48,12 +48,13 @@ class LightConnection:
 
 
 class LightPool:
-    """`n` connections; a request takes a free one and gives it back."""
+    """`n` connections, spread over the ports in turn (as a load balancer spreads clients over
+    replicas); a request takes a free one and gives it back."""
 
-    def __init__(self, port: int, n: int) -> None:
+    def __init__(self, ports: list[int], n: int) -> None:
         self.free: asyncio.Queue[LightConnection] = asyncio.Queue()
-        for _ in range(n):
-            self.free.put_nowait(LightConnection(port))
+        for i in range(n):
+            self.free.put_nowait(LightConnection(ports[i % len(ports)]))
 
     async def get_json(self, path: str, params: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, Any]:
         conn = await self.free.get()

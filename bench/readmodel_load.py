@@ -30,7 +30,7 @@ from bench.procstat import memory_kib, tree_cpu_seconds
 from bench.stack import choose_database, tail
 from bench.stats import summary_ms, verdict
 from launch.databases import create_database, drop_database
-from launch.processes import TemporalDevServer, free_port, service_env, start_api
+from launch.processes import ChildProcess, TemporalDevServer, free_port, service_env, start_api
 from settings import Settings
 
 LIST_P99_MS = 50.0
@@ -79,9 +79,11 @@ def _busiest(conn: psycopg.Connection[Any]) -> tuple[str, int]:
 class Clients:
     """Signed-in HTTP clients; `run` sends requests through `n` of them at once."""
 
-    def __init__(self, base_url: str, port: int, n: int) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=60, trust_env=False)  # sign-in, health
-        self.pool = LightPool(port, n)  # the measured requests: a client that costs little CPU
+    def __init__(self, ports: list[int], n: int) -> None:
+        # Sign-in and health through httpx; the measured requests through a client that costs
+        # little CPU, its connections spread over the API processes.
+        self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}", timeout=60, trust_env=False)
+        self.pool = LightPool(ports, n)
         self.tokens: dict[str, str] = {}
         self.n = n
         self.errors: list[str] = []
@@ -176,16 +178,20 @@ def scenarios(clients: Clients, city: City, requests: int, max_pages: int) -> di
 async def measure(
     database: str, clients_n: int, requests: int, max_pages: int, api_processes: int = 1
 ) -> dict[str, Any]:
+    """Every scenario through `clients_n` clients against `api_processes` API processes, each on a
+    port of its own, the clients' connections spread over them as a load balancer would."""
     city = read_city(database)
     settings = Settings.model_validate({"environment": "test", "database_url": database, "seed_demo": False})
     temporal = TemporalDevServer.start()
-    api = None
+    apis: list[ChildProcess] = []
     try:
         settings = settings.model_copy(update={"temporal_address": temporal.address})
-        port = free_port()
-        api = start_api(service_env(settings) | {"APPROVALS_LOG_LEVEL": "WARNING"}, port, processes=api_processes)
-        clients = Clients(f"http://127.0.0.1:{port}", port, clients_n)
-        await _wait_up(clients, api)
+        env = service_env(settings) | {"APPROVALS_LOG_LEVEL": "WARNING"}
+        ports = [free_port() for _ in range(api_processes)]
+        apis = [start_api(env, port) for port in ports]
+        clients = Clients(ports, clients_n)
+        for api, port in zip(apis, ports, strict=True):
+            await _wait_up(clients, api, port)
         for user in ("leader-1", "office-1", city.reviewer):
             await clients.sign_in(user)
         figures: dict[str, Any] = {
@@ -196,12 +202,12 @@ async def measure(
         }
         for name, jobs in scenarios(clients, city, requests, max_pages).items():
             await clients.run(jobs[:clients_n])  # warm: plans, caches, connections
-            cpu_before, own_before = tree_cpu_seconds(api.pid), time.process_time()
+            cpu_before, own_before = _cpu(apis), time.process_time()
             durations = await clients.run(jobs)
             own_ms = (time.process_time() - own_before) * 1000 / max(1, len(durations))
-            # The API's own CPU per request (its worker processes too): on a shared machine the
+            # The API's own CPU per request (all its processes): on a shared machine the
             # latencies measure the queue for a core as much as the service, this does not.
-            cpu_ms = (tree_cpu_seconds(api.pid) - cpu_before) * 1000 / max(1, len(durations))
+            cpu_ms = (_cpu(apis) - cpu_before) * 1000 / max(1, len(durations))
             target = STATS_P99_MS if "stats" in name else LIST_P99_MS
             stats = summary_ms(durations)
             figures["scenarios"][name] = {
@@ -212,26 +218,30 @@ async def measure(
                 "met": stats["p99_ms"] < target,
             }
             print(_line(name, figures["scenarios"][name]), flush=True)
-        memory = memory_kib(api.pid)
-        figures["api_rss_mib"] = round(memory.get("VmRSS", 0) / 1024, 1)
-        figures["api_peak_rss_mib"] = round(memory.get("VmHWM", 0) / 1024, 1)
+        memory = [memory_kib(api.pid) for api in apis]  # the largest API process
+        figures["api_rss_mib"] = round(max(m.get("VmRSS", 0) for m in memory) / 1024, 1)
+        figures["api_peak_rss_mib"] = round(max(m.get("VmHWM", 0) for m in memory) / 1024, 1)
         figures["errors"] = clients.errors[:20]
         await clients.http.aclose()
         clients.pool.close()
         return figures
     finally:
-        if api is not None:
+        for api in apis:
             api.stop()
         temporal.stop()
 
 
-async def _wait_up(clients: Clients, api: Any) -> None:
+def _cpu(apis: list[ChildProcess]) -> float:
+    return sum(tree_cpu_seconds(api.pid) for api in apis)
+
+
+async def _wait_up(clients: Clients, api: ChildProcess, port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if not api.running:
             raise RuntimeError(f"the API exited:\n{tail(api)}")
         try:
-            if (await clients.http.get("/health")).status_code in (200, 503):
+            if (await clients.http.get(f"http://127.0.0.1:{port}/health")).status_code in (200, 503):
                 return
         except httpx.TransportError:
             pass
@@ -279,7 +289,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=400, help="requests of each scenario")
     parser.add_argument("--max-pages", type=int, default=1000, help="pages a cursor walk follows at most")
     parser.add_argument(
-        "--api-processes", type=int, default=1, help="API processes sharing the port (uvicorn --workers), as replicas"
+        "--api-processes", type=int, default=1, help="API processes, each on its own port, the clients spread over them"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser.parse_args(argv)

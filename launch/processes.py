@@ -247,11 +247,8 @@ def start_worker(env: Mapping[str, str], *, log_file: Path | None = None, own_se
 
 
 def start_api(
-    env: Mapping[str, str], port: int, *, log_file: Path | None = None, own_session: bool = False, processes: int = 1
+    env: Mapping[str, str], port: int, *, log_file: Path | None = None, own_session: bool = False
 ) -> ChildProcess:
-    """An API process (uvicorn) on 127.0.0.1:`port`; log_file and own_session as for ChildProcess.start.
-    With `processes` > 1, uvicorn forks that many API processes sharing the port (as replicas would)."""
+    """An API process (uvicorn) on 127.0.0.1:`port`; log_file and own_session as for ChildProcess.start."""
     argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", HOST, "--port", str(port)]
-    if processes > 1:
-        argv += ["--workers", str(processes)]
     return ChildProcess.start([*argv, "--log-level", "warning"], env, log_file=log_file, own_session=own_session)
