@@ -136,10 +136,9 @@ class Publisher:
     async def publish_project(self, inp: LegacyPublishInput) -> LegacyPublishResult:
         """Projects started before the split: time, apply as the workflow will, write, answer the timings."""
         project = inp.project
+        timings = await self._timings(inp.clocks, fresh=False)
+        project.apply_timings(timings, inp.now)
         async with self._sessions() as session:
-            calendar = await self._calendar.calendar(session)
-            timings = [compute_timing(calendar, q) for q in inp.clocks]
-            project.apply_timings(timings, inp.now)
             written = await write_project(session, project, inp.now, self._channels)
             await session.commit()
         self._logged(project, written)

@@ -8,8 +8,6 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from domain.bilingual import split_bilingual
-from domain.catalog import DEPARTMENT_NAMES
 from domain.project import StepView
 from web import labels
 from web.i18n import Language
@@ -18,26 +16,25 @@ from web.i18n import Language
 @pass_context
 def local_name(context: Context, text: str) -> str:
     """A '中文 English' name in the caller's language."""
-    return split_bilingual(text).in_language(context["lang"].tag)
+    return str(context["lang"].words(text))
 
 
 @pass_context
 def department(context: Context, code: str) -> str:
     """A department's name in the caller's language."""
-    name = DEPARTMENT_NAMES.get(code)
-    return name.in_language(context["lang"].tag) if name else code
+    return str(context["lang"].department(code))
 
 
 @pass_context
 def local(context: Context, item: Any) -> str:
     """The name of a step or a category (anything with `name_zh` and `name_en`) in the caller's language."""
-    return str(item.name_zh if context["lang"].tag.startswith("zh") else item.name_en)
+    return str(context["lang"].name(item))
 
 
 @pass_context
 def label(context: Context, key: Any, table: dict[Any, str]) -> str:
     """A status, colour, role or stage in the caller's language."""
-    return str(context["_"](table[key])) if key in table else str(key)
+    return str(context["lang"].label(key, table))
 
 
 @pass_context
@@ -95,15 +92,14 @@ def timeline_rows(context: Context, events: list[Any], with_steps: bool = True) 
     people: dict[str, str] = context["people"]
     project = context["project"]
     tz = context["tz"]
-    zh = lang.tag.startswith("zh")
-    steps = {s.key: (s.name_zh if zh else s.name_en) for s in project.steps} if with_steps else {}
-    names = {user: split_bilingual(name).in_language(lang.tag) for user, name in people.items()}
+    steps = {s.key: lang.name(s) for s in project.steps} if with_steps else {}
+    names = {user: lang.words(name) for user, name in people.items()}
     rows = []
     for event in events:
         rows.append(
             TimelineRow(
                 at=lang.datetime(event.at, tz),
-                action=lang.gettext(labels.EVENT[event.action]) if event.action in labels.EVENT else event.action,
+                action=lang.label(event.action, labels.EVENT),
                 step=steps.get(event.step, "") if event.step else "",
                 actor=actor_words(lang, names.get(event.actor, event.actor), event),
                 notes=[str(event.detail[f]) for f in NOTE_FIELDS if event.detail.get(f)],
@@ -124,8 +120,8 @@ def actor_words(lang: Language, name: str, event: Any) -> str:
 @pass_context
 def event_actor(context: Context, event: Any) -> str:
     """One event's actor in words (the step page's summary of a submission)."""
-    name = split_bilingual(context["people"].get(event.actor, event.actor)).in_language(context["lang"].tag)
-    return actor_words(context["lang"], name, event)
+    lang: Language = context["lang"]
+    return actor_words(lang, lang.words(context["people"].get(event.actor, event.actor)), event)
 
 
 def filesize(size: int) -> str:

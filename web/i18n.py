@@ -8,11 +8,12 @@ Chinese lives in Babel catalogs, one `.po` file per area of the pages under
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -21,6 +22,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+
+from domain.bilingual import split_bilingual
+from domain.catalog import DEPARTMENT_NAMES
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 CHINESE, ENGLISH = "zh-CN", "en"
@@ -45,6 +49,23 @@ class Language:
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.translations.ngettext(singular, plural, n)
+
+    def label(self, key: Any, table: Mapping[Any, str]) -> str:
+        """A status, colour, role, stage or event in this language (an unknown key as it is)."""
+        return self.gettext(table[key]) if key in table else str(key)
+
+    def words(self, text: str) -> str:
+        """A '中文 English' text (a person's or an enterprise's name) in this language."""
+        return split_bilingual(text).in_language(self.tag)
+
+    def name(self, item: Any) -> str:
+        """The name of anything with `name_zh` and `name_en` (a category, a step) in this language."""
+        return str(item.name_zh if self.tag == CHINESE else item.name_en)
+
+    def department(self, code: str) -> str:
+        """A department's name in this language (an unknown code as it is)."""
+        name = DEPARTMENT_NAMES.get(code)
+        return name.in_language(self.tag) if name else code
 
     def date(self, value: date | datetime) -> str:
         """A date as people write it: 2026年10月29日 / 29 Oct 2026."""

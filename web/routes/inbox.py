@@ -18,7 +18,6 @@ from fastapi.responses import Response
 from api.deps import ServicesDep, SessionDep, actor_of
 from api.queries import inbox, inbox_count, inbox_page
 from api.schemas import TaskCursor, TaskOut
-from domain.bilingual import split_bilingual
 from domain.clock import Calendar
 from models.tables import UserRow
 from web.export import csv_response
@@ -99,7 +98,7 @@ async def rows(request: Request, svc: ServicesDep, db: SessionDep, tasks: list[T
     found = []
     for task in tasks:
         overdue, due = due_words(lang, calendar, task.deadline, now)
-        step = split_bilingual(task.step_name).in_language(lang.tag) if task.step_name else ""
+        step = lang.words(task.step_name) if task.step_name else ""
         todo = lang.gettext(TODO[task.todo])
         found.append(Row(task, where(task), overdue, due, todo, step, detail(lang, task)))
     return found

@@ -19,7 +19,7 @@ from api.errors import ApiError, not_found
 from api.office import save_category_body
 from api.schemas import CategoryBody
 from domain.access import require_role
-from domain.catalog import DEPARTMENT_NAMES, CategorySpec
+from domain.catalog import CategorySpec
 from models.catalog_store import effective_catalog
 from web import labels
 from web.export import csv_response
@@ -88,7 +88,7 @@ async def catalog(request: Request, db: SessionDep, done: str | None = None) -> 
     flash = None
     if saved is not None:
         lang = caller_language(request)
-        name = saved.name_zh if lang.tag.startswith("zh") else saved.name_en
+        name = lang.name(saved)
         flash = lang.gettext(
             N_(
                 "The limits of %(name)s were saved. New projects use them; running projects keep the limits they started with."
@@ -127,15 +127,14 @@ async def catalog_csv(request: Request, svc: ServicesDep, db: SessionDep) -> Res
     """Every step of every category, with its department, mode, limit, window and overdue policy."""
     lang = caller_language(request)
     _ = lang.gettext
-    zh = lang.tag.startswith("zh")
     rows = [
         (
             category.key,
-            category.name_zh if zh else category.name_en,
+            lang.name(category),
             step.key,
-            step.name_zh if zh else step.name_en,
+            lang.name(step),
             _(labels.STAGE[step.stage.value]),
-            DEPARTMENT_NAMES[step.department].in_language(lang.tag),
+            lang.department(step.department),
             _(labels.MODE[step.mode]),
             step.limit_working_days,
             step.verify_working_days,

@@ -83,8 +83,7 @@ DONE = {
 def binding_words(user: users.UserOut, lang: Language) -> str:
     """What the user is bound to, in the caller's language."""
     if user.department:
-        name = DEPARTMENT_NAMES.get(user.department)
-        return name.in_language(lang.tag) if name else user.department
+        return lang.department(user.department)
     if user.stage:
         return lang.gettext(labels.STAGE.get(user.stage, user.stage))
     return user.organisation or ""

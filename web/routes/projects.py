@@ -28,8 +28,7 @@ from api.errors import ApiError
 from api.queries import display_names, list_projects, organisation_names, project_state, visible_project
 from api.schemas import PRINTABLE, ProjectCreate, ProjectSummary
 from domain.access import require_role
-from domain.bilingual import split_bilingual
-from domain.catalog import Catalog, CategorySpec
+from domain.catalog import Catalog
 from domain.codes import (
     InvalidCode,
     credit_code_check_char,
@@ -102,10 +101,6 @@ async def project_filters(
 Filters = Annotated[ProjectFilters, Depends(project_filters)]
 
 
-def local(lang: Language, item: CategorySpec) -> str:
-    return item.name_zh if lang.tag.startswith("zh") else item.name_en
-
-
 @router.get("/p")
 async def project_list(
     request: Request,
@@ -122,7 +117,7 @@ async def project_list(
     lang = caller_language(request)
     tables = {"colour": labels.COLOUR, "stage": labels.STAGE, "status": labels.PROJECT_STATUS}
     choices = {name: [(key, lang.gettext(words)) for key, words in table.items()] for name, table in tables.items()}
-    choices["category"] = [(c.key, local(lang, c)) for c in catalog.categories]
+    choices["category"] = [(c.key, lang.name(c)) for c in catalog.categories]
     return page(
         request,
         "projects.html",
@@ -181,9 +176,9 @@ async def project_list_csv(
             category_name(lang, catalog, item.category),
             _(labels.STAGE.get(item.stage, item.stage)),
             _(labels.PROJECT_STATUS.get(item.status, item.status)),
-            split_bilingual(names.get(item.owner, "")).in_language(lang.tag),
+            lang.words(names.get(item.owner, "")),
             item.owner,
-            split_bilingual(people.get(item.agent, item.agent)).in_language(lang.tag),
+            lang.words(people.get(item.agent, item.agent)),
             _("Yes") if item.key_project else _("No"),
             lang.date(item.created_at.astimezone(ZoneInfo(svc.settings.timezone))),
         ]
@@ -195,7 +190,7 @@ async def project_list_csv(
 
 def category_name(lang: Language, catalog: Catalog, key: str) -> str:
     found = catalog.get(key)
-    return local(lang, found) if found else key
+    return lang.name(found) if found else key
 
 
 def office_today(svc: ServicesDep) -> date:

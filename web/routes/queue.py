@@ -196,7 +196,7 @@ async def queue_csv(
             item.problem.id,
             item.problem.project_code,
             item.project_name,
-            (item.step.name_zh if lang.tag.startswith("zh") else item.step.name_en) if item.step else "",
+            lang.name(item.step) if item.step else "",
             _(labels.LEVEL[item.problem.level]),
             _(labels.PROBLEM_STATUS[item.problem.status]),
             item.holder,

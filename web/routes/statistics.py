@@ -71,9 +71,7 @@ def tables(stats: dict[str, Any], lang: Language) -> list[Table]:
     """The page's tables, in the caller's language."""
     _ = lang.gettext
 
-    def dept(code: str) -> str:
-        name = DEPARTMENT_NAMES.get(code)
-        return name.in_language(lang.tag) if name else code
+    dept = lang.department
 
     order = {code: i for i, code in enumerate(DEPARTMENT_NAMES)}
     departments = sorted(stats["departments"].items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
