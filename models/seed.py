@@ -20,8 +20,18 @@ ORG_A = make_credit_code("91310115MA1K4ABC0")
 ORG_B = make_credit_code("91310115MA1K4XYW0")
 
 DEMO_USERS: list[dict[str, str]] = [
-    {"username": "owner-a", "role": "owner", "organisation": ORG_A, "display_name": "上海甲建设有限公司 Owner A"},
-    {"username": "owner-b", "role": "owner", "organisation": ORG_B, "display_name": "上海乙置业有限公司 Owner B"},
+    {
+        "username": "owner-a",
+        "role": "owner",
+        "organisation": ORG_A,
+        "display_name": "上海甲建设有限公司 Shanghai Jia Construction Co., Ltd.",
+    },
+    {
+        "username": "owner-b",
+        "role": "owner",
+        "organisation": ORG_B,
+        "display_name": "上海乙置业有限公司 Shanghai Yi Property Co., Ltd.",
+    },
     {"username": "agent-1", "role": "agent", "display_name": "代办员一 Deputy 1"},
     {"username": "agent-2", "role": "agent", "display_name": "代办员二 Deputy 2"},
     *[
@@ -29,7 +39,7 @@ DEMO_USERS: list[dict[str, str]] = [
             "username": f"reviewer-{d}",
             "role": "reviewer",
             "department": d,
-            "display_name": f"{DEPARTMENT_NAMES[d].zh}审批员 Reviewer ({d})",
+            "display_name": f"{DEPARTMENT_NAMES[d].zh}审批员 {DEPARTMENT_NAMES[d].en} reviewer",
         }
         for d in ("drc", "nrp", "housing", "fire", "cad", "archives", "survey")
     ],

@@ -31,7 +31,7 @@ async def test_the_owner_raises_a_problem_and_the_leader_resolves_it(site: Site,
     code = await new_project(site, "松江区污水处理厂提标改造")
     async with site.person("owner-a") as owner:
         await open_project(owner, code)
-        actions = owner.locator(".actions.no-print")
+        actions = owner.locator(".project-actions")
         await unfold(actions, "提出协调问题")
         await actions.get_by_label("遇到了什么问题？").fill("电力接入方案需供电公司与住建委会商")
         await send(owner, actions, "提出问题", "协调问题已提出。")

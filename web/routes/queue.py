@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from api.deps import ServicesDep, SessionDep, actor_of
-from api.queries import list_problems, problems_page
+from api.queries import display_names, list_problems, problems_page
 from api.schemas import ProblemCursor, ProblemOut
 from domain import project as rules
 from domain.access import LADDER, Actor, require_role
@@ -89,11 +89,12 @@ def span_words(lang: Language, calendar: Calendar, start: datetime, end: datetim
     return lang.ngettext("%(n)d working day", "%(n)d working days", days) % {"n": days}
 
 
-def holder_words(lang: Language, problem: ProblemOut, project: rules.Project) -> str:
-    """Who holds the problem: the project's deputy, the stage's section chief, the office or the leaders."""
+def holder_words(lang: Language, problem: ProblemOut, deputy: str) -> str:
+    """Who holds the problem: the project's deputy (by name), the stage's section chief, the office
+    or the leaders."""
     role = lang.gettext(labels.ROLE[LADDER[problem.level]])
     if problem.level == 1:
-        return f"{role} {project.agent}"
+        return f"{role} · {deputy}"
     if problem.level == 2:
         return f"{role} · {lang.gettext(labels.STAGE[problem.stage])}"
     return role
@@ -107,6 +108,7 @@ async def queue_items(
     rows = (await db.exec(select(ProjectRow.code, ProjectRow.state).where(col(ProjectRow.code).in_(codes)))).all()
     projects = {code: rules.Project.model_validate(state) for code, state in rows}
     offers = {code: offer(project, actor, False) for code, project in projects.items()} if actor else {}
+    people = await display_names(db, {project.agent for project in projects.values()})
     lang, calendar, now = caller_language(request), await svc.calendar.calendar(db), datetime.now(UTC)
     items = []
     for problem in problems:
@@ -119,7 +121,7 @@ async def queue_items(
                 problem=problem,
                 project_name=project.name,
                 step=next((s for s in project.steps if s.key == problem.step), None),
-                holder=holder_words(lang, problem, project),
+                holder=holder_words(lang, problem, lang.words(people.get(project.agent, project.agent))),
                 age=span_words(lang, calendar, problem.opened_at, ended),
                 due=due,
                 until=until,
