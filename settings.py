@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # How long a task waits for the worker that caches its workflow before any worker takes it
     # (and replays the history); a wave's backlog should wait rather than replay.
     sticky_queue_seconds: float = Field(default=10.0, gt=0)
+    # Polls a worker keeps open for workflow tasks, half on the shared queue (a new project's
+    # first task, a task whose worker let its project go) and half on its own (sticky) queue.
+    # The SDK's default, five with one on the shared queue, made creations queue behind that one.
+    workflow_task_polls: int = Field(default=8, ge=2)
     # Run workflows in Temporal's sandbox, which re-imports the workflow module for every new or
     # evicted instance (twice the CPU of a replay). Off: the domain is pure, and the saved
     # histories replay inside the sandbox in every test run, which still catches a forbidden call.

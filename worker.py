@@ -73,6 +73,8 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
         ],
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_concurrent_local_activities=200,
+        max_concurrent_workflow_task_polls=settings.workflow_task_polls,
+        nonsticky_to_sticky_poll_ratio=1.0,  # as many polls on the shared queue as on the sticky one
         max_cached_workflows=settings.max_cached_workflows,
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_seconds),
         workflow_runner=SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner(),

@@ -187,7 +187,9 @@ async def write_changes(
     code = project.code
     if last is not None and not (last.newer(project.version, now) and await _moved_on(session, table, row, last)):
         last = None  # someone else wrote it since: what the read model holds is not known here
-    if last is None:
+    if last is None and _never_published(project) and await _inserted(session, table, row):
+        before, last = {}, NOTHING  # a new project: no stored row counted for anything
+    elif last is None:
         # Read (and lock) what the stored rows count for before they change: the totals move by the difference.
         before = await totals.stored_contributions(session, code)
         stored = await _upsert_newer(session, table, row)
@@ -252,6 +254,23 @@ def _upsert_newer_statement(table: Table, dialect: str, columns: tuple[str, ...]
     inserted = literal_column("xmax = 0" if dialect == "postgresql" else "0", Boolean())
     # RETURNING rather than rowcount: drivers disagree on rowcount for an upsert.
     return newer.returning(table.c.version, inserted)
+
+
+def _never_published(project: Project) -> bool:
+    """Every event still waits to be written: the project's first publish (or a retry of it)."""
+    return bool(project.pending_events) and project.pending_events[0].seq == 1
+
+
+async def _inserted(session: AsyncSession, table: Table, row: dict[str, Any]) -> bool:
+    """Insert the project row unless one is stored; whether it was (one statement where the
+    general path reads what the stored rows count for, then upserts)."""
+    stmt = _insert_new_statement(table, dialect_of(session))
+    return (await session.execute(stmt, row)).first() is not None
+
+
+@cache
+def _insert_new_statement(table: Table, dialect: str) -> Any:
+    return dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=["code"]).returning(table.c.code)
 
 
 async def _moved_on(session: AsyncSession, table: Table, row: dict[str, Any], last: Written) -> bool:

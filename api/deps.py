@@ -8,6 +8,7 @@ project gets 404 before any 403 could hint that it exists.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -26,6 +27,7 @@ from api.security import read_claims
 from domain.access import Actor, may_attempt, require_role
 from domain.codes import validate_project_code
 from models.calendar_store import CalendarSource
+from models.catalog_store import CatalogSource
 from models.storage import Storage
 from models.tables import ProblemRow, RectificationRow, UserRow
 from settings import Settings
@@ -41,6 +43,7 @@ class Services:
     calendar: CalendarSource
     storage: Storage  # the bytes of uploaded documents
     callers: CallerCache = field(default_factory=CallerCache)  # users of recent tokens, for a few seconds
+    catalog: CatalogSource = field(default_factory=CatalogSource)  # what creations read
     readers: async_sessionmaker[AsyncSession] | None = None  # for requests that only read (models/db.py)
 
 
@@ -74,7 +77,20 @@ async def session(
     was committed stays, the rest is gone with the server), the dead connection is discarded, and
     the answer stands, so the failure is only logged.
     """
-    db = (svc.readers or svc.sessions)() if method in READING else svc.sessions()
+    async with _closing((svc.readers or svc.sessions)() if method in READING else svc.sessions()) as db:
+        yield db
+
+
+async def statement_session(svc: ServicesDep) -> AsyncIterator[AsyncSession]:
+    """A session in which every statement commits on its own, as a GET's: for a write made of single
+    atomic statements only (a creation: a deputy chosen, a serial taken, a code recorded, the new
+    project read back), which so sends no BEGIN, COMMIT or ROLLBACK and keeps prepared statements."""
+    async with _closing((svc.readers or svc.sessions)()) as db:
+        yield db
+
+
+@asynccontextmanager
+async def _closing(db: AsyncSession) -> AsyncIterator[AsyncSession]:
     try:
         yield db
     finally:
@@ -85,6 +101,7 @@ async def session(
 
 
 SessionDep = Annotated[AsyncSession, Depends(session)]
+StatementSessionDep = Annotated[AsyncSession, Depends(statement_session)]
 
 
 async def user_for_token(db: AsyncSession, svc: Services, token: str) -> UserRow | None:

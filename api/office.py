@@ -16,7 +16,7 @@ from api.schemas import CalendarOut, CalendarYear, CategoryBody
 from domain.catalog import CategorySpec
 from domain.holidays import arrangement_from_lists, rule_based_year
 from models.calendar_store import CalendarSource, save_year
-from models.catalog_store import save_category
+from models.catalog_store import CatalogSource, save_category
 from models.tables import CalendarYearRow
 
 
@@ -61,9 +61,11 @@ def category_out(spec: CategorySpec) -> dict[str, Any]:
     return {**spec.model_dump(mode="json"), "stages": [s.value for s in spec.stages]}
 
 
-async def save_category_body(db: AsyncSession, category: str, body: CategoryBody, username: str) -> dict[str, Any]:
+async def save_category_body(
+    db: AsyncSession, category: str, body: CategoryBody, username: str, source: CatalogSource
+) -> dict[str, Any]:
     """Add or change a category (422 `invalid_category`, `category_key_mismatch`); projects already
-    running keep the version they started with."""
+    running keep the version they started with, new ones get it (`source` forgets the old one)."""
     try:
         # `stages` is derived (GET /catalog shows it): accept it back, ignore it.
         spec = CategorySpec.model_validate(body.model_dump(exclude={"stages"}, exclude_none=True))
@@ -74,4 +76,5 @@ async def save_category_body(db: AsyncSession, category: str, body: CategoryBody
     if spec.key != category:
         raise ApiError(422, "category_key_mismatch", f"the body describes {spec.key!r}, not {category!r}")
     await save_category(db, spec, username)
+    source.invalidate()
     return category_out(spec)

@@ -69,8 +69,10 @@ async def owner_revocation_open(db: AsyncSession, code: str) -> bool:
     return (await db.exec(stmt.limit(1))).first() is not None
 
 
-async def _visible_row(db: AsyncSession, actor: Actor, code: str) -> ProjectRow:
-    row = (await db.exec(select(ProjectRow).where(col(ProjectRow.code) == code, visible_to(actor)))).first()
+async def _visible_row(db: AsyncSession, actor: Actor, code: str) -> Any:
+    """The project's summary columns and its state (plain columns: loading a ProjectRow cost more)."""
+    stmt = sa_select(*SUMMARY_COLUMNS, col(ProjectRow.state)).where(col(ProjectRow.code) == code, visible_to(actor))
+    row = (await db.execute(stmt)).first()
     if row is None:
         raise not_found(f"project {code}")
     return row

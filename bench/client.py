@@ -33,6 +33,11 @@ async def login(base_url: str, users: Sequence[str] = USERS) -> dict[str, str]:
     return tokens
 
 
+def creation_body(name: str, category: str = "general") -> dict[str, Any]:
+    """POST /projects's body: a project of owner-a's organisation."""
+    return {"name": name, "category": category, "owner_credit_code": ORG_A, "investment_wan": 1200.0}
+
+
 class ApiClient:
     """One caller's connection pool plus the shared tokens; each method is one HTTP request."""
 
@@ -51,8 +56,7 @@ class ApiClient:
 
     async def create(self, user: str, name: str, category: str = "general") -> httpx.Response:
         """POST /projects: a project of owner-a's organisation, `general` unless said otherwise."""
-        body = {"name": name, "category": category, "owner_credit_code": ORG_A, "investment_wan": 1200.0}
-        return await self.http.post("/projects", json=body, headers=self._auth(user))
+        return await self.http.post("/projects", json=creation_body(name, category), headers=self._auth(user))
 
     async def submit(self, user: str, code: str, step: str = STEP, key: str | None = None) -> httpx.Response:
         """POST /projects/{code}/steps/{step}/submit, with an Idempotency-Key when given."""

@@ -1,9 +1,9 @@
-"""A load generator's HTTP/1.1 client that costs little CPU: keep-alive GETs over asyncio streams.
+"""A load generator's HTTP/1.1 client that costs little CPU: keep-alive requests over asyncio streams.
 
 On a two-core machine the clients share the cores with the service they measure; httpx spends
 about as much CPU per request as the API's own list handler, which would make the figures
-measure the generator. This client parses only what a GET of this API answers: a status line,
-headers and a `Content-Length` body.
+measure the generator. This client sends GETs and JSON POSTs and parses only what this API
+answers: a status line, headers and a `Content-Length` body.
 """
 
 from __future__ import annotations
@@ -22,13 +22,18 @@ class LightConnection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def get(self, path: str, params: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, bytes]:
+    async def send(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         if self.writer is None or self.writer.is_closing():
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
-        target = f"{path}?{urlencode(params)}" if params else path
-        lines = [f"GET {target} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", *(f"{k}: {v}" for k, v in headers.items())]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        lines = [
+            f"{method} {target} HTTP/1.1",
+            f"Host: 127.0.0.1:{self.port}",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
+        if body:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         status = int((await self.reader.readline()).split(b" ", 2)[1])
         length, close = 0, False
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -57,16 +62,23 @@ class LightPool:
             self.free.put_nowait(LightConnection(ports[i % len(ports)]))
 
     async def get_json(self, path: str, params: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, Any]:
+        target = f"{path}?{urlencode(params)}" if params else path
+        return await self.request("GET", target, headers)
+
+    async def post_json(self, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+        return await self.request("POST", path, headers, json.dumps(body).encode())
+
+    async def request(self, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, Any]:
         conn = await self.free.get()
         try:
-            status, body = await conn.get(path, params, headers)
+            status, answer = await conn.send(method, target, headers, body)
         except BaseException:
             conn.close()
             conn.writer = None
             raise
         finally:
             self.free.put_nowait(conn)
-        return status, json.loads(body) if body else None
+        return status, json.loads(answer) if answer else None
 
     def close(self) -> None:
         while not self.free.empty():

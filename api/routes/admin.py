@@ -61,6 +61,8 @@ async def update_user(
     tags=["catalog"],
     responses=refusals("forbidden_role", "invalid_category", "category_key_mismatch"),
 )
-async def put_category(category: CategoryPath, body: CategoryBody, user: Manager, db: SessionDep) -> dict[str, Any]:
+async def put_category(
+    category: CategoryPath, body: CategoryBody, user: Manager, db: SessionDep, svc: ServicesDep
+) -> dict[str, Any]:
     """Add or change a category; projects already running keep the version they started with."""
-    return await save_category_body(db, category, body, user.username)
+    return await save_category_body(db, category, body, user.username, svc.catalog)

@@ -9,7 +9,17 @@ from fastapi import APIRouter, Query, Response
 
 from api.actions import ActionRoute, action_route
 from api.commands import CommandsDep
-from api.deps import CodePath, IdempotencyKey, ServicesDep, SessionDep, UserDep, actor_of, allowed, on_project
+from api.deps import (
+    CodePath,
+    IdempotencyKey,
+    ServicesDep,
+    SessionDep,
+    StatementSessionDep,
+    UserDep,
+    actor_of,
+    allowed,
+    on_project,
+)
 from api.deps import request_key as scoped_key
 from api.errors import ON_WORKFLOW, refusals
 from api.queries import list_projects, project_events, project_view, visible_project
@@ -25,7 +35,6 @@ from api.schemas import (
 from domain.codes import validate_project_code
 from domain.project import OpenProblem, Withdraw
 from domain.status import Colour, ProjectStatus
-from models.catalog_store import effective_catalog
 from models.tables import UserRow
 from workflows.project import ProjectWorkflow
 
@@ -55,14 +64,14 @@ async def create_project(
     body: ProjectCreate,
     user: Creator,
     svc: ServicesDep,
-    db: SessionDep,
+    db: StatementSessionDep,
     send: CommandsDep,
     response: Response,
     key: IdempotencyKey = None,
 ) -> ProjectOut:
     """Create a project: a project code is issued and its workflow started."""
     actor = actor_of(user)
-    catalog = await effective_catalog(db)
+    catalog = await svc.catalog.catalog(db)
     code = await send.create_project(db, catalog, actor, body.model_dump(), scoped_key(user, key))
     response.headers["Location"] = f"/projects/{code}"
     return await project_view(db, actor, code, await svc.calendar.calendar(db), datetime.now(UTC))

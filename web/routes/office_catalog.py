@@ -98,7 +98,9 @@ async def catalog(request: Request, db: SessionDep, done: str | None = None) -> 
 
 
 @router.post("/office/catalog/{category}", dependencies=[FormChecked])
-async def save_limits(request: Request, category: CategoryPath, user: Caller, db: SessionDep) -> Response:
+async def save_limits(
+    request: Request, category: CategoryPath, user: Caller, svc: ServicesDep, db: SessionDep
+) -> Response:
     """Change the limits of one category's steps, saved as `PUT /catalog/{category}` saves."""
     spec = (await effective_catalog(db)).get(category)
     if spec is None:
@@ -107,7 +109,8 @@ async def save_limits(request: Request, category: CategoryPath, user: Caller, db
     body = body_with_limits(spec, form)
     lang = caller_language(request)
     try:
-        await save_category_body(db, category, TypeAdapter(CategoryBody).validate_python(body), user.username)
+        spec_body = TypeAdapter(CategoryBody).validate_python(body)
+        await save_category_body(db, category, spec_body, user.username, svc.catalog)
     except ValidationError as err:
         errors: dict[str, str] = {}
         for error in err.errors():

@@ -303,6 +303,7 @@ FormText = Annotated[str, Form(max_length=20000)]
 async def create_project(
     request: Request,
     user: Caller,
+    svc: ServicesDep,
     db: SessionDep,
     send: CommandsDep,
     category: FormText = "",
@@ -332,7 +333,7 @@ async def create_project(
         body = ProjectCreate.model_validate(fields)
     except ValidationError as err:
         return await new_project_form(request, db, 422, errors=create_errors(request, err), values=values)
-    catalog = await effective_catalog(db)
+    catalog = await svc.catalog.catalog(db)
     key = request_key(user, values["idempotency_key"])
     try:
         try:
