@@ -274,3 +274,20 @@ async def test_a_write_elsewhere_at_the_same_version_but_later_is_not_taken_for_
     assert await write_remembered(settings, ours, 10000, remembered) is not None
     assert (await read(settings, base.code))[2] == [p.id for p in ours.problems]
     assert set((await step_names(settings, base.code)).values()) == {s.name for s in ours.steps}
+
+
+async def test_a_new_projects_first_write_retried_after_its_commit_changes_nothing(fresh_db: AsyncSession) -> None:
+    """A new project's first write inserts its row without reading what stored rows counted for; a
+    retry of that write after it committed (the same version and time) is stale and moves nothing."""
+    db = fresh_db
+    project = new_project()
+    project.version = 1
+    assert [e.seq for e in project.pending_events][:1] == [1]  # never published
+    first = await write_changes(db, project, NOW)
+    await db.commit()
+    assert first is not None and first.totals
+    counted = await totals.read(db)
+    assert await write_changes(db, project.model_copy(deep=True), NOW) is None
+    await db.commit()
+    assert await totals.read(db) == counted
+    assert {k: v for k, v in counted.items() if v} == await totals.from_rows(db)
