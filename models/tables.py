@@ -40,8 +40,10 @@ class ProjectRow(SQLModel, table=True):
     # A list filters on one of these and pages in code order (api/queries.py); on PostgreSQL, `q` is
     # answered by trigram indexes on lower(name) and lower(code) (migration 0007).
     __table_args__ = (
+        # Each carries the list's columns on PostgreSQL, so a filtered page reads the index alone
+        # and in code order (migration 0009).
         *(
-            Index(f"ix_projects_{column}_code", column, "code")
+            Index(f"ix_projects_{column}_code", column, "code", postgresql_include=[c for c in SUMMARY if c != column])
             for column in ("category", "status", "colour", "stage", "owner_org", "agent")
         ),
         *(trigram_index(f"ix_projects_{column}_trgm", column) for column in ("name", "code")),
