@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Result,
     Select,
     String,
     bindparam,
@@ -153,6 +155,13 @@ def problem_out(fields: dict[str, Any]) -> ProblemOut:
     )
 
 
+def _plain(result: Result[Any]) -> list[SimpleNamespace]:
+    """The rows as plain objects: a Row looks a column up by name about twice as slowly as a plain
+    attribute is read (a list's page of 50 projects put in words: 0.19 ms from Rows, 0.10 ms so)."""
+    keys = tuple(result.keys())
+    return [SimpleNamespace(**dict(zip(keys, row, strict=True))) for row in result.all()]
+
+
 def summary_out(row: Any) -> ProjectSummary:
     """One line of a project list, from a ProjectRow or a row of SUMMARY_COLUMNS."""
     return ProjectSummary(
@@ -195,7 +204,7 @@ async def list_projects(
         stmt = stmt.where(col(ProjectRow.code) > cursor)
     if q:
         stmt = _matching(stmt, q, limit + 1)
-    rows = (await db.execute(stmt.order_by(stmt.selected_columns.code).limit(limit + 1))).all()
+    rows = _plain(await db.execute(stmt.order_by(stmt.selected_columns.code).limit(limit + 1)))
     page = [summary_out(r) for r in rows[:limit]]
     return page, (page[-1].code if len(rows) > limit else None)
 
@@ -223,7 +232,7 @@ def _matching(stmt: Select[Any], q: str, limit: int) -> Select[Any]:
 async def project_events(db: AsyncSession, code: str) -> list[EventOut]:
     """The audit timeline, oldest first."""
     stmt = sa_select(*_table_columns(EventRow)).where(col(EventRow.code) == code).order_by(col(EventRow.seq))
-    return [EventOut.model_validate(r, from_attributes=True) for r in (await db.execute(stmt)).all()]
+    return [EventOut.model_validate(r, from_attributes=True) for r in _plain(await db.execute(stmt))]
 
 
 async def list_problems(
@@ -447,7 +456,7 @@ async def inbox(db: AsyncSession, actor: Actor, limit: int | None = None, cursor
     stmt = _inbox_statement(_fields(actor), limit, cursor is not None)
     after = read_task_cursor(cursor) if cursor else None
     places = dict(zip((p.key for p in AFTER), astuple(after), strict=True)) if after else {}
-    return [_task(r) for r in (await db.execute(stmt, places)).all()]
+    return [_task(r) for r in _plain(await db.execute(stmt, places))]
 
 
 def _fields(actor: Actor) -> tuple[tuple[str, Any], ...]:
