@@ -30,7 +30,7 @@ from domain.project import Event, Problem, Project, Rectification, Step
 from domain.project.timing import horizon
 from models import totals
 from models.calendar_store import CalendarSource
-from models.db import dialect_insert, dialect_of, insert
+from models.db import dialect_insert, dialect_of
 from models.notification_store import write_notifications
 from models.tables import NO_DEADLINE, EventRow, NotificationRow, ProblemRow, ProjectRow, RectificationRow, StepRow
 
@@ -307,20 +307,16 @@ async def _upsert(session: AsyncSession, model: Any, rows: list[dict[str, Any]])
     # One statement executed with many rows (not VALUES built per call), so SQLAlchemy compiles
     # it once and caches it: compiling was half the cost of a publish. The statement itself is
     # built once per table and dialect too: building its SET clause cost more than the rows.
-    if not rows:
-        return
-    table: Table = model.__table__
-    dialect = dialect_of(session)
-    stmt = _UPSERTS.get((table.name, dialect))
-    if stmt is None:
-        keys = [c.name for c in table.primary_key.columns]
-        base = insert(session, table)
-        updates = {c.name: base.excluded[c.name] for c in table.columns if c.name not in keys}
-        stmt = _UPSERTS[(table.name, dialect)] = base.on_conflict_do_update(index_elements=keys, set_=updates)
-    await session.execute(stmt, rows)
+    if rows:
+        await session.execute(_upsert_statement(model.__table__, dialect_of(session)), rows)
 
 
-_UPSERTS: dict[tuple[str, str], Any] = {}  # (table, dialect) -> the upsert statement of `_upsert`
+@cache
+def _upsert_statement(table: Table, dialect: str) -> Any:
+    keys = [c.name for c in table.primary_key.columns]
+    base = dialect_insert(dialect, table)
+    updates = {c.name: base.excluded[c.name] for c in table.columns if c.name not in keys}
+    return base.on_conflict_do_update(index_elements=keys, set_=updates)
 
 
 def project_row(project: Project, now: datetime) -> dict[str, Any]:

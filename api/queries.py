@@ -163,7 +163,7 @@ def _plain(result: Result[Any]) -> list[SimpleNamespace]:
 
 
 def summary_out(row: Any) -> ProjectSummary:
-    """One line of a project list, from a ProjectRow or a row of SUMMARY_COLUMNS."""
+    """One line of a project list, from a row of SUMMARY_COLUMNS (first)."""
     return ProjectSummary(
         code=row.code,
         name=row.name,

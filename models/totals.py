@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, case, delete, func
@@ -21,7 +22,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.status import DECIDED
-from models.db import dialect_of, insert
+from models.db import dialect_insert, dialect_of
 from models.tables import ProblemRow, ProjectRow, StepRow, TotalRow
 
 Totals = dict[tuple[str, str], float]
@@ -80,18 +81,18 @@ async def add(session: AsyncSession, change: Totals) -> None:
     """Add to the totals; in key order, so that two transactions never wait on each other in a cycle."""
     if not change:
         return
-    dialect = dialect_of(session)
-    upsert = _ADDS.get(dialect)
-    if upsert is None:  # built once per dialect: building it cost more than running it
-        table: Table = TotalRow.__table__  # type: ignore[attr-defined]
-        stmt = insert(session, table)
-        upsert = _ADDS[dialect] = stmt.on_conflict_do_update(
-            index_elements=["name", "key"], set_={"value": table.c.value + stmt.excluded.value}
-        )
-    await session.execute(upsert, [{"name": n, "key": k, "value": v} for (n, k), v in sorted(change.items())])
+    rows = [{"name": n, "key": k, "value": v} for (n, k), v in sorted(change.items())]
+    await session.execute(_add_statement(dialect_of(session)), rows)
 
 
-_ADDS: dict[str, Any] = {}  # dialect -> the upsert of `add`
+@cache
+def _add_statement(dialect: str) -> Any:
+    # Built once per dialect: building it cost more than running it.
+    table: Table = TotalRow.__table__  # type: ignore[attr-defined]
+    stmt = dialect_insert(dialect, table)
+    return stmt.on_conflict_do_update(
+        index_elements=["name", "key"], set_={"value": table.c.value + stmt.excluded.value}
+    )
 
 
 async def stored_contributions(session: AsyncSession, code: str) -> Totals:
