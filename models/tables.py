@@ -21,11 +21,10 @@ def json_column() -> Any:
     return Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
-def trigram_index(name: str, column: str) -> Index:
-    """A PostgreSQL trigram index on the lower-cased column, for LIKE '%...%' (pg_trgm)."""
-    found = Index(
-        name, func.lower(literal_column(column)), postgresql_using="gin", postgresql_ops={"lower_1": "gin_trgm_ops"}
-    )
+def trigram_index(name: str, key: Any, key_name: str) -> Index:
+    """A PostgreSQL trigram index on `key` (a column, or an expression SQLAlchemy calls `key_name`),
+    for LIKE '%...%' (pg_trgm)."""
+    found = Index(name, key, postgresql_using="gin", postgresql_ops={key_name: "gin_trgm_ops"})
     return found.ddl_if(dialect="postgresql")
 
 
@@ -38,7 +37,7 @@ class ProjectRow(SQLModel, table=True):
 
     __tablename__ = "projects"
     # A list filters on one of these and pages in code order (api/queries.py); on PostgreSQL, `q` is
-    # answered by trigram indexes on lower(name) and lower(code) (migration 0007).
+    # answered by trigram indexes on lower(name) and on the code (migrations 0007 and 0010).
     __table_args__ = (
         # Each carries the list's columns on PostgreSQL, so a filtered page reads the index alone
         # and in code order (migration 0009).
@@ -46,9 +45,13 @@ class ProjectRow(SQLModel, table=True):
             Index(f"ix_projects_{column}_code", column, "code", postgresql_include=[c for c in SUMMARY if c != column])
             for column in ("category", "status", "colour", "stage", "owner_org", "agent")
         ),
-        *(trigram_index(f"ix_projects_{column}_trgm", column) for column in ("name", "code")),
-        # What a list shows, in code order: a walk that filters (`q`) reads this index alone (migration 0008).
-        Index("ix_projects_code_summary", "code", postgresql_include=list(SUMMARY)).ddl_if(dialect="postgresql"),
+        trigram_index("ix_projects_name_trgm", func.lower(literal_column("name")), "lower_1"),
+        trigram_index("ix_projects_code_trgm", "code", "code"),
+        # What a list shows, in code order: a walk that filters (`q`) reads this index alone, the
+        # lower-cased name included, so it is not computed row by row (migrations 0008 and 0010).
+        Index(
+            "ix_projects_code_summary", "code", func.lower(literal_column("name")), postgresql_include=list(SUMMARY)
+        ).ddl_if(dialect="postgresql"),
     )
 
     code: str = Field(primary_key=True, max_length=24)

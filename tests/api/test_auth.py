@@ -29,7 +29,7 @@ from tests.api.support import (
     unsigned_token,
     user_row,
 )
-from tests.conftest import Api, open_api
+from tests.conftest import Api, eventually, open_api
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -180,6 +180,22 @@ async def test_a_token_that_is_not_valid_is_401(api: Api, settings: Settings, ki
     }[kind]
     r = await api.client.get("/projects", headers={"Authorization": f"Bearer {token}"})
     assert_problem(r, 401)
+
+
+async def test_a_token_that_worked_is_refused_once_it_expires(api: Api, settings: Settings) -> None:
+    from api.security import issue_token
+
+    # Valid for about two more seconds (`exp` is a whole second), used, then used again after it.
+    token = issue_token("office-1", settings.secret_key, 1, now=datetime.now(UTC) - timedelta(seconds=58))
+    expires = int((datetime.now(UTC) + timedelta(seconds=2)).timestamp())
+    r = await api.client.get("/me", headers=bearer(token))
+    assert r.status_code == 200, r.text
+
+    async def expired() -> None:
+        assert datetime.now(UTC).timestamp() >= expires + 0.01
+
+    await eventually(expired, within=5)
+    assert_problem(await api.client.get("/me", headers=bearer(token)), 401, "invalid_token")
 
 
 @pytest.mark.parametrize("header", ["Basic b2ZmaWNlLTE6ZGVtbw==", "office-1", "Bearer"])
