@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -64,11 +63,6 @@ class ApiClient:
         headers = self._auth(user) | ({"Idempotency-Key": key} if key else {})
         return await self.http.post(f"/projects/{code}/steps/{step}/submit", json=body, headers=headers)
 
-    async def decide(self, user: str, code: str, outcome: str = "approve", step: str = STEP) -> httpx.Response:
-        """POST /projects/{code}/steps/{step}/decision."""
-        path = f"/projects/{code}/steps/{step}/decision"
-        return await self.http.post(path, json={"outcome": outcome}, headers=self._auth(user))
-
     async def project(self, user: str, code: str) -> httpx.Response:
         """GET /projects/{code}."""
         return await self.http.get(f"/projects/{code}", headers=self._auth(user))
@@ -128,10 +122,3 @@ async def submit_projects(api: ApiClient, codes: Sequence[str], concurrency: int
         expect(await api.submit(user, codes[i]), 200, f"submit {codes[i]}")
 
     await in_parallel(len(codes), concurrency, one)
-
-
-async def timed(call: Awaitable[httpx.Response]) -> tuple[float, httpx.Response]:
-    """Seconds until the response has arrived, and the response."""
-    started = time.perf_counter()
-    r = await call
-    return time.perf_counter() - started, r
