@@ -191,7 +191,7 @@ async def measure(
         apis = [start_api(env, port) for port in ports]
         clients = Clients(ports, clients_n)
         for api, port in zip(apis, ports, strict=True):
-            await _wait_up(clients, api, port)
+            await wait_up(clients, api, port)
         for user in ("leader-1", "office-1", city.reviewer):
             await clients.sign_in(user)
         figures: dict[str, Any] = {
@@ -235,7 +235,7 @@ def _cpu(apis: list[ChildProcess]) -> float:
     return sum(tree_cpu_seconds(api.pid) for api in apis)
 
 
-async def _wait_up(clients: Clients, api: ChildProcess, port: int) -> None:
+async def wait_up(clients: Clients, api: ChildProcess, port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if not api.running:

@@ -170,13 +170,15 @@ class ChildProcess:
         *,
         log_file: Path | None = None,
         own_session: bool = False,
+        cwd: Path = ROOT,
     ) -> ChildProcess:
-        """Start the process; its output is appended to log_file (a new temporary file by default)."""
+        """Start the process in `cwd` (the project's own tree by default); its output is appended to
+        log_file (a new temporary file by default)."""
         log_file = log_file or Path(tempfile.mkdtemp(prefix="child-")) / "output.log"
         with log_file.open("ab") as log:
             process = subprocess.Popen(
                 list(argv),
-                cwd=ROOT,
+                cwd=cwd,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -247,8 +249,11 @@ def start_worker(env: Mapping[str, str], *, log_file: Path | None = None, own_se
 
 
 def start_api(
-    env: Mapping[str, str], port: int, *, log_file: Path | None = None, own_session: bool = False
+    env: Mapping[str, str], port: int, *, log_file: Path | None = None, own_session: bool = False, cwd: Path = ROOT
 ) -> ChildProcess:
-    """An API process (uvicorn) on 127.0.0.1:`port`; log_file and own_session as for ChildProcess.start."""
+    """An API process (uvicorn) on 127.0.0.1:`port`, running the code in `cwd`; log_file and
+    own_session as for ChildProcess.start."""
     argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", HOST, "--port", str(port)]
-    return ChildProcess.start([*argv, "--log-level", "warning"], env, log_file=log_file, own_session=own_session)
+    return ChildProcess.start(
+        [*argv, "--log-level", "warning"], env, log_file=log_file, own_session=own_session, cwd=cwd
+    )

@@ -1,4 +1,4 @@
-"""The city generator and the read-side load benchmark stay runnable: a tiny city, two clients.
+"""The city generator and the read-side load benchmarks stay runnable: a tiny city, two clients.
 
 Speed is the benchmark's business, not judged here; what is checked is that the city is what the
 projection writes (every state reads back as a Project under its own code, with its steps, events
@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from api.queries import statistics_of
-from bench import readmodel_load
+from bench import api_ab, readmodel_load
 from bench.city import connect, write_city
 from domain.project import Project
 from launch.databases import create_database, drop_database
+from launch.processes import ROOT
 from models import totals
 from models.db import make_engine, session_factory
 
@@ -55,5 +56,10 @@ async def test_a_tiny_city_is_generated_and_measured() -> None:
         assert len(figures["scenarios"]) == 11
         assert all(s["n"] > 0 for s in figures["scenarios"].values())
         assert figures["api_rss_mib"] > 0
+
+        # The side-by-side comparison runs too (this tree against itself).
+        compared = await api_ab.compare(url, {"base": ROOT, "new": ROOT}, ["GET /tasks"], turns=2, requests=4)
+        assert compared["errors"] == []
+        assert {side: len(turns) for side, turns in compared["cpu_ms"]["GET /tasks"].items()} == {"base": 2, "new": 2}
     finally:
         drop_database(url)
