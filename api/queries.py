@@ -158,7 +158,7 @@ def problem_out(fields: dict[str, Any]) -> ProblemOut:
 
 async def _core(db: AsyncSession, stmt: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
     """A statement of columns run on the session's connection: through the session it would also pay
-    for the ORM's handling of entities it does not select (about a twentieth of a page's CPU)."""
+    for the ORM's handling of entities it does not select (about 0.08 ms of a 50-row page's 1.1)."""
     return await (await db.connection()).execute(stmt, params)
 
 

@@ -10,7 +10,7 @@ import jwt
 
 ALGORITHM = "HS256"
 # Tokens whose signature was checked, kept by their text: a client sends the same token with every
-# request, and checking it again was a twentieth of a read's CPU.
+# request, and checking it again took 40 µs each time (twice for a write with an Idempotency-Key).
 VERIFIED_TOKENS = 4096
 
 
