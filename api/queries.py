@@ -46,7 +46,7 @@ from api.schemas import (
     TaskOut,
     TaskTodo,
 )
-from domain.access import Actor
+from domain.access import LEVEL_OF, Actor
 from domain.catalog import STAGE_ORDER
 from domain.clock import Calendar, used_days_at
 from domain.codes import code_head
@@ -373,8 +373,11 @@ def _task_sources(actor: Actor) -> list[TaskSource]:
         sources.append(_steps_waiting(held))
         department = col(RectificationRow.department) == actor.department
         sources.append(_items_waiting(RectificationRow, department & (col(RectificationRow.status) == "open")))
-    # ix_problems_level_due holds the open problems by level in this order (migration 0008).
-    sources.append(_items_waiting(ProblemRow, (col(ProblemRow.status) == "open") & held_by(actor) & mine))
+    # ix_problems_level_due holds the open problems by level in this order (migration 0008). Only a
+    # rung of the ladder holds problems: for anyone else the branch would be empty, yet planning it
+    # was half of the planning of a reviewer's inbox (0.9 of 1.7 ms, at every page).
+    if actor.role in LEVEL_OF:
+        sources.append(_items_waiting(ProblemRow, (col(ProblemRow.status) == "open") & held_by(actor) & mine))
     return sources
 
 
