@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -36,11 +36,19 @@ def json_text(value: Any) -> str:
     return to_json(value).decode()
 
 
+def json_value(text: str | bytes) -> Any:
+    """A JSON column's value, parsed by pydantic-core: the project page reads the whole state and
+    two hundred events' details, and the standard library's parser was a seventh of its CPU."""
+    return from_json(text)
+
+
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so API and worker share the file."""
     target = async_url(url)
     if target.startswith("sqlite"):
-        engine = create_async_engine(target, connect_args={"timeout": 30}, json_serializer=json_text)
+        engine = create_async_engine(
+            target, connect_args={"timeout": 30}, json_serializer=json_text, json_deserializer=json_value
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(conn, _record):  # type: ignore[no-untyped-def]
@@ -52,7 +60,12 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
 
         return engine
     return create_async_engine(
-        target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, json_serializer=json_text
+        target,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_serializer=json_text,
+        json_deserializer=json_value,
     )
 
 
