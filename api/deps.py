@@ -25,9 +25,11 @@ from api.queries import owning_project, visible_project
 from api.schemas import PROJECT_CODE, PROJECT_CODE_RULES
 from api.security import read_claims
 from domain.access import Actor, may_attempt, require_role
+from domain.catalog import Catalog
 from domain.codes import validate_project_code
 from models.calendar_store import CalendarSource
-from models.catalog_store import CatalogSource
+from models.catalog_store import catalog_source
+from models.kept import Kept
 from models.storage import Storage
 from models.tables import ProblemRow, RectificationRow, UserRow
 from settings import Settings
@@ -43,7 +45,7 @@ class Services:
     calendar: CalendarSource
     storage: Storage  # the bytes of uploaded documents
     callers: CallerCache = field(default_factory=CallerCache)  # users of recent tokens, for a few seconds
-    catalog: CatalogSource = field(default_factory=CatalogSource)  # what creations read
+    catalog: Kept[Catalog] = field(default_factory=catalog_source)  # what creations read
     readers: async_sessionmaker[AsyncSession] | None = None  # for requests that only read (models/db.py)
 
 

@@ -13,10 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.commands import Commands
 from api.errors import ApiError
 from api.schemas import CalendarOut, CalendarYear, CategoryBody
-from domain.catalog import CategorySpec
+from domain.catalog import Catalog, CategorySpec
 from domain.holidays import arrangement_from_lists, rule_based_year
 from models.calendar_store import CalendarSource, save_year
-from models.catalog_store import CatalogSource, save_category
+from models.catalog_store import save_category
+from models.kept import Kept
 from models.tables import CalendarYearRow
 
 
@@ -62,7 +63,7 @@ def category_out(spec: CategorySpec) -> dict[str, Any]:
 
 
 async def save_category_body(
-    db: AsyncSession, category: str, body: CategoryBody, username: str, source: CatalogSource
+    db: AsyncSession, category: str, body: CategoryBody, username: str, source: Kept[Catalog]
 ) -> dict[str, Any]:
     """Add or change a category (422 `invalid_category`, `category_key_mismatch`); projects already
     running keep the version they started with, new ones get it (`source` forgets the old one)."""

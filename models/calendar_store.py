@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 
@@ -12,10 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from domain.calendar import CompressedClock, WorkCalendar
 from domain.clock import Calendar
 from domain.holidays import YearArrangement, arrangement_from_lists
+from models.kept import Kept
 from models.tables import CalendarYearRow
 from settings import Settings
-
-CACHE_SECONDS = 30.0
 
 
 async def load_calendar(session: AsyncSession, tz: str, closes: clock_time | None) -> WorkCalendar:
@@ -55,10 +53,7 @@ class CalendarSource:
         self, workday_seconds: float, tz: str, closes: clock_time | None = None, whole_days: bool = False
     ) -> None:
         self._compressed = CompressedClock(workday_seconds, whole_days) if workday_seconds > 0 else None
-        self._tz = tz
-        self._closes = closes
-        self._cached: WorkCalendar | None = None
-        self._loaded_at = 0.0
+        self._office: Kept[WorkCalendar] = Kept(lambda session: load_calendar(session, tz, closes))
 
     @classmethod
     def of(cls, settings: Settings) -> CalendarSource:
@@ -66,14 +61,11 @@ class CalendarSource:
         return cls(settings.workday_seconds, settings.timezone, settings.closes, settings.workday_whole_days)
 
     async def calendar(self, session: AsyncSession, fresh: bool = False) -> Calendar:
-        """The current calendar: reloaded when `fresh`, else at most every CACHE_SECONDS."""
+        """The current calendar: reloaded when `fresh`, else at most every CACHE_SECONDS (models/kept.py)."""
         if self._compressed is not None:
             return self._compressed
-        if fresh or self._cached is None or time.monotonic() - self._loaded_at > CACHE_SECONDS:
-            self._cached = await load_calendar(session, self._tz, self._closes)
-            self._loaded_at = time.monotonic()
-        return self._cached
+        return await self._office.get(session, fresh)
 
     def invalidate(self) -> None:
         """Forget the cached calendar (after the office changed it)."""
-        self._cached = None
+        self._office.invalidate()

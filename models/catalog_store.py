@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.catalog import Catalog, CategorySpec, default_catalog
-from models.calendar_store import CACHE_SECONDS
+from models.kept import Kept
 from models.tables import CatalogCategoryRow
 
 
@@ -33,23 +32,7 @@ async def save_category(db: AsyncSession, category: CategorySpec, username: str)
     await db.commit()
 
 
-class CatalogSource:
-    """The catalog in force as project creation reads it: loaded at most every CACHE_SECONDS.
-
-    A change saved through this process is seen at once (`invalidate`); one saved through
-    another API process reaches this one's creations within CACHE_SECONDS. Pages and the catalog
-    editor read the stored catalog afresh.
-    """
-
-    def __init__(self) -> None:
-        self._cached: Catalog | None = None
-        self._loaded_at = 0.0
-
-    async def catalog(self, db: AsyncSession) -> Catalog:
-        if self._cached is None or time.monotonic() - self._loaded_at > CACHE_SECONDS:
-            self._cached = await effective_catalog(db)
-            self._loaded_at = time.monotonic()
-        return self._cached
-
-    def invalidate(self) -> None:
-        self._cached = None
+def catalog_source() -> Kept[Catalog]:
+    """The catalog in force as project creation reads it, kept between loads (models/kept.py).
+    Pages and the catalog editor read the stored catalog afresh."""
+    return Kept(effective_catalog)

@@ -42,13 +42,14 @@ def json_value(text: str | bytes) -> Any:
     return from_json(text)
 
 
+JSON_CODECS: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": json_value}
+
+
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so API and worker share the file."""
     target = async_url(url)
     if target.startswith("sqlite"):
-        engine = create_async_engine(
-            target, connect_args={"timeout": 30}, json_serializer=json_text, json_deserializer=json_value
-        )
+        engine = create_async_engine(target, connect_args={"timeout": 30}, **JSON_CODECS)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(conn, _record):  # type: ignore[no-untyped-def]
@@ -64,8 +65,7 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        json_serializer=json_text,
-        json_deserializer=json_value,
+        **JSON_CODECS,
     )
 
 

@@ -71,7 +71,7 @@ async def create_project(
 ) -> ProjectOut:
     """Create a project: a project code is issued and its workflow started."""
     actor = actor_of(user)
-    catalog = await svc.catalog.catalog(db)
+    catalog = await svc.catalog.get(db)
     code = await send.create_project(db, catalog, actor, body.model_dump(), scoped_key(user, key))
     response.headers["Location"] = f"/projects/{code}"
     return await project_view(db, actor, code, await svc.calendar.calendar(db), datetime.now(UTC))

@@ -333,7 +333,7 @@ async def create_project(
         body = ProjectCreate.model_validate(fields)
     except ValidationError as err:
         return await new_project_form(request, db, 422, errors=create_errors(request, err), values=values)
-    catalog = await svc.catalog.catalog(db)
+    catalog = await svc.catalog.get(db)
     key = request_key(user, values["idempotency_key"])
     try:
         try:
