@@ -135,10 +135,13 @@ class ProjectReading:
     revocation_elsewhere: bool  # the owner has a revoked commitment unresolved (on any project)
 
 
-async def read_project(db: AsyncSession, actor: Actor, code: str, calendar: Calendar, now: datetime) -> ProjectReading:
-    """Everything a page about one project reads (404 unless visible)."""
+async def read_project(
+    db: AsyncSession, actor: Actor, code: str, calendar: Calendar, now: datetime, latest_events: int | None = None
+) -> ProjectReading:
+    """Everything a page about one project reads (404 unless visible); of the timeline, all or its
+    `latest_events` events."""
     project = await project_state(db, actor, code)
-    events = await project_events(db, code)
+    events = await project_events(db, code, latest_events)
     return ProjectReading(
         project=project,
         views=step_views(project, calendar, now),
@@ -238,10 +241,24 @@ def _matching(stmt: Select[Any], q: str, limit: int) -> Select[Any]:
     return sa_select(union(*(sa_select(page) for page in each)).subquery("found"))
 
 
-async def project_events(db: AsyncSession, code: str) -> list[EventOut]:
-    """The audit timeline, oldest first."""
-    stmt = sa_select(*_table_columns(EventRow)).where(col(EventRow.code) == code).order_by(col(EventRow.seq))
-    return [EventOut.model_validate(r, from_attributes=True) for r in await _plain(db, stmt)]
+async def project_events(db: AsyncSession, code: str, latest: int | None = None) -> list[EventOut]:
+    """The audit timeline, oldest first: all of it, or its `latest` events."""
+    stmt = sa_select(*_table_columns(EventRow)).where(col(EventRow.code) == code)
+    if latest is None:
+        rows = await _plain(db, stmt.order_by(col(EventRow.seq)))
+    else:
+        rows = (await _plain(db, stmt.order_by(col(EventRow.seq).desc()).limit(latest)))[::-1]
+    return [EventOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+async def return_reasons(db: AsyncSession, code: str) -> dict[str, str]:
+    """Why each step was last returned or failed its inspection, from the whole timeline."""
+    stmt = (
+        sa_select(col(EventRow.step), col(EventRow.detail))
+        .where(col(EventRow.code) == code, col(EventRow.action).in_(("returned", "inspection_failed")))
+        .order_by(col(EventRow.seq))
+    )
+    return {row.step: str(row.detail.get("comment", "")) for row in await _plain(db, stmt) if row.step}
 
 
 async def list_problems(

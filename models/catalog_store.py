@@ -33,6 +33,6 @@ async def save_category(db: AsyncSession, category: CategorySpec, username: str)
 
 
 def catalog_source() -> Kept[Catalog]:
-    """The catalog in force as project creation reads it, kept between loads (models/kept.py).
-    Pages and the catalog editor read the stored catalog afresh."""
+    """The catalog in force as project creation and the pages read it, kept between loads
+    (models/kept.py). The office's catalog editor reads the stored catalog afresh."""
     return Kept(effective_catalog)

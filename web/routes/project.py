@@ -23,12 +23,11 @@ from api.commands import CommandsDep
 from api.deps import ServicesDep, SessionDep, actor_of
 from api.documents import submission
 from api.errors import ApiError
-from api.queries import read_project
+from api.queries import read_project, return_reasons
 from domain import project as rules
 from domain.access import Actor
 from domain.catalog import STAGE_ORDER
 from domain.errors import ActionRefused
-from models.catalog_store import effective_catalog
 from web.actions import offer
 from web.labels import N_
 from web.pages import Caller, FormChecked, VisibleCode, acting_on, local_path, page, page_router, see_other
@@ -38,6 +37,9 @@ from web.uploads import MAX_FILES, documents_context, keep_files, read_form, upl
 from workflows.project import ProjectWorkflow
 
 router = page_router()
+
+# The timeline's latest events the page shows; a link shows the whole of it (docs/pages.md).
+TIMELINE_LATEST = 50
 
 
 @dataclass(frozen=True)
@@ -99,15 +101,15 @@ DONE = {name: action.done for name, action in PAGE_ACTIONS.items()}
 DONE["created"] = N_("The project was created. Keep its project code: it finds the project everywhere.")
 
 
-async def project_context(request: Request, code: str, user: Any, svc: ServicesDep, db: SessionDep) -> dict[str, Any]:
-    """Everything the project page shows, from the read model."""
+async def project_context(
+    request: Request, code: str, user: Any, svc: ServicesDep, db: SessionDep, whole_timeline: bool = False
+) -> dict[str, Any]:
+    """Everything the project page shows, from the read model: of the timeline, its latest events
+    unless the whole of it is asked for."""
     actor = actor_of(user)
-    reading = await read_project(db, actor, code, await svc.calendar.calendar(db), datetime.now(UTC))
+    latest = None if whole_timeline else TIMELINE_LATEST
+    reading = await read_project(db, actor, code, await svc.calendar.calendar(db), datetime.now(UTC), latest)
     project = reading.project
-    reasons: dict[str, str] = {}
-    for event in reading.events:  # the latest return or failed inspection of each step, with its reason
-        if event.action in ("returned", "inspection_failed") and event.step:
-            reasons[event.step] = str(event.detail.get("comment", ""))
     stages = [
         (stage.value, [s for s in project.steps if s.stage == stage])
         for stage in STAGE_ORDER
@@ -117,19 +119,26 @@ async def project_context(request: Request, code: str, user: Any, svc: ServicesD
         **vars(reading),
         **await documents_context(db, code, svc.settings),
         "title": project.name,
-        "category": (await effective_catalog(db)).get(project.category),
+        "category": (await svc.catalog.get(db)).get(project.category),
         "stages": stages,
         "events": list(reversed(reading.events)),
-        "reasons": reasons,
+        "event_total": project.event_seq,
+        "reasons": await return_reasons(db, code),
         "offer": offer(project, actor, reading.revocation_elsewhere),
     }
 
 
 @router.get("/p/{code}")
 async def project_page(
-    request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep, done: str | None = None
+    request: Request,
+    code: VisibleCode,
+    user: Caller,
+    svc: ServicesDep,
+    db: SessionDep,
+    done: str | None = None,
+    timeline: str = "",
 ) -> Response:
-    context = await project_context(request, code, user, svc, db)
+    context = await project_context(request, code, user, svc, db, whole_timeline=timeline == "all")
     flash = request.state.__dict__.get("flash") or (DONE.get(done) if done else None)
     return page(request, "project.html", flash=flash, errors={}, **context)
 
@@ -262,7 +271,7 @@ async def _again(
     """The page the form came from again (the step page or the project page), with what went wrong at
     the top and the form that failed open, as it was filled."""
     kind, target, back, entered = failed
-    context = await project_context(request, code, user, svc, db)
+    context = await project_context(request, code, user, svc, db, whole_timeline=back is not None)  # a step's own
     again = {"errors": errors, "failed": (kind, target), "entered": entered}
     if back is not None:  # a step page
         return page(request, "step.html", status, step_key=back.rsplit("/", 1)[1], next_page=back, **again, **context)

@@ -36,7 +36,6 @@ from domain.codes import (
     validate_credit_code,
     validate_project_code,
 )
-from models.catalog_store import effective_catalog
 from web import labels
 from web.export import csv_response
 from web.i18n import Language
@@ -77,6 +76,7 @@ class ProjectFilters:
 
 
 async def project_filters(
+    svc: ServicesDep,
     db: SessionDep,
     colour: str = "",
     stage: str = "",
@@ -85,7 +85,7 @@ async def project_filters(
     q: Annotated[str, Query(max_length=100, pattern=PRINTABLE)] = "",
 ) -> ProjectFilters:
     """The filters of the request; a value no option of the form offers is refused (the 422 page)."""
-    catalog = await effective_catalog(db)
+    catalog = await svc.catalog.get(db)
     choices = {
         "colour": (colour, labels.COLOUR),
         "stage": (stage, labels.STAGE),
@@ -105,6 +105,7 @@ Filters = Annotated[ProjectFilters, Depends(project_filters)]
 async def project_list(
     request: Request,
     user: Caller,
+    svc: ServicesDep,
     db: SessionDep,
     filters: Filters,
     cursor: Annotated[str, Query(max_length=24, pattern=PRINTABLE)] = "",
@@ -113,7 +114,7 @@ async def project_list(
     items, next_cursor = await list_projects(
         db, actor_of(user), filters.query(), filters.q or None, PAGE_SIZE, cursor or None
     )
-    catalog = await effective_catalog(db)
+    catalog = await svc.catalog.get(db)
     lang = caller_language(request)
     tables = {"colour": labels.COLOUR, "stage": labels.STAGE, "status": labels.PROJECT_STATUS}
     choices = {name: [(key, lang.gettext(words)) for key, words in table.items()] for name, table in tables.items()}
@@ -151,7 +152,7 @@ async def project_list_csv(
     """The list as a spreadsheet, every page of it."""
     lang = caller_language(request)
     _ = lang.gettext
-    catalog = await effective_catalog(db)
+    catalog = await svc.catalog.get(db)
     rows = [item async for item in every_project(db, user, filters)]
     names = await organisation_names(db, {item.owner for item in rows})
     people = await display_names(db, {item.agent for item in rows})
@@ -270,8 +271,10 @@ def refused_create(request: Request, err: ApiError | InvalidCode, credit: str) -
     return {field: translate(message) if message else refusal_message(request, err.code)}
 
 
-async def new_project_form(request: Request, db: SessionDep, status: int = 200, **context: Any) -> Response:
-    catalog = await effective_catalog(db)
+async def new_project_form(
+    request: Request, svc: ServicesDep, db: SessionDep, status: int = 200, **context: Any
+) -> Response:
+    catalog = await svc.catalog.get(db)  # what creation accepts (api/routes/projects.py)
     phased = [c for c in catalog.categories if any(s.mode == "phased" for s in c.steps)]
     joint = [c for c in catalog.categories if any(s.joint_role for s in c.steps)]
     values = {"idempotency_key": str(uuid.uuid4()), **context.pop("values", {})}
@@ -289,9 +292,9 @@ async def new_project_form(request: Request, db: SessionDep, status: int = 200, 
 
 
 @router.get("/p/new")
-async def new_project(request: Request, user: Caller, db: SessionDep) -> Response:
+async def new_project(request: Request, user: Caller, svc: ServicesDep, db: SessionDep) -> Response:
     require_role(actor_of(user), "create_project")
-    return await new_project_form(request, db)
+    return await new_project_form(request, svc, db)
 
 
 # An Idempotency key as the API takes it: 1 to 200 visible ASCII characters.
@@ -332,7 +335,7 @@ async def create_project(
     try:
         body = ProjectCreate.model_validate(fields)
     except ValidationError as err:
-        return await new_project_form(request, db, 422, errors=create_errors(request, err), values=values)
+        return await new_project_form(request, svc, db, 422, errors=create_errors(request, err), values=values)
     catalog = await svc.catalog.get(db)
     key = request_key(user, values["idempotency_key"])
     try:
@@ -344,7 +347,7 @@ async def create_project(
     except (ApiError, InvalidCode) as err:
         errors = refused_create(request, err, credit)
         status = err.status if isinstance(err, ApiError) else 422
-        return await new_project_form(request, db, status, errors=errors, values=values)
+        return await new_project_form(request, svc, db, status, errors=errors, values=values)
     return see_other(f"/p/{code}?done=created")
 
 
@@ -409,7 +412,7 @@ async def code_card(request: Request, code: VisibleCode, user: Caller, svc: Serv
         "project_card.html",
         title=N_("Project code card"),
         project=project,
-        category=(await effective_catalog(db)).get(project.category),
+        category=(await svc.catalog.get(db)).get(project.category),
         organisations=await organisation_names(db, [project.owner_org]),
         url=url,
         qr=qr_svg(url, title),
