@@ -136,12 +136,18 @@ class ProjectReading:
 
 
 async def read_project(
-    db: AsyncSession, actor: Actor, code: str, calendar: Calendar, now: datetime, latest_events: int | None = None
+    db: AsyncSession,
+    actor: Actor,
+    code: str,
+    calendar: Calendar,
+    now: datetime,
+    latest_events: int | None = None,
+    step: str | None = None,
 ) -> ProjectReading:
     """Everything a page about one project reads (404 unless visible); of the timeline, all or its
-    `latest_events` events."""
+    `latest_events` events, of one `step` or all."""
     project = await project_state(db, actor, code)
-    events = await project_events(db, code, latest_events)
+    events = await project_events(db, code, latest_events, step)
     return ProjectReading(
         project=project,
         views=step_views(project, calendar, now),
@@ -241,9 +247,13 @@ def _matching(stmt: Select[Any], q: str, limit: int) -> Select[Any]:
     return sa_select(union(*(sa_select(page) for page in each)).subquery("found"))
 
 
-async def project_events(db: AsyncSession, code: str, latest: int | None = None) -> list[EventOut]:
-    """The audit timeline, oldest first: all of it, or its `latest` events."""
+async def project_events(
+    db: AsyncSession, code: str, latest: int | None = None, step: str | None = None
+) -> list[EventOut]:
+    """The audit timeline, oldest first: all of it or its `latest` events, of one `step` or all."""
     stmt = sa_select(*_table_columns(EventRow)).where(col(EventRow.code) == code)
+    if step is not None:
+        stmt = stmt.where(col(EventRow.step) == step)
     if latest is None:
         rows = await _plain(db, stmt.order_by(col(EventRow.seq)))
     else:

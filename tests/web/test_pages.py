@@ -47,6 +47,10 @@ async def test_the_owner_submits_from_the_project_page(api: Api) -> None:
     assert "申请已提交" in page.text and "审查中" in page.text
     reviewer = await signed_in(api, "reviewer-drc")
     assert 'value="decide"' in (await reviewer.get(f"/p/{code}")).text
+    # The open page's lights, as htmx asks for them: the project's and the step's now in review.
+    lights = (await owner.get(f"/p/{code}/lights", headers={"HX-Request": "true"})).text
+    assert 'id="light-project" hx-swap-oob="true"' in lights and 'id="light-project_approval"' in lights
+    assert "绿灯" in lights
 
 
 async def test_someone_who_may_not_see_the_project_gets_the_404_page(api: Api) -> None:

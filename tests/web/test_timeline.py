@@ -4,6 +4,7 @@ was returned even when the return is older than what the page shows."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -19,13 +20,18 @@ ROW = re.compile(r"<li><span class=\"muted nowrap\">")
 
 
 def timeline_rows(html: str) -> int:
-    return len(ROW.findall(html.split('id="timeline"', 1)[1]))
+    """The rows of the page's timeline (the project page's, or a step page's, which is its last list)."""
+    return len(ROW.findall(html.split('id="timeline"', 1)[1] if 'id="timeline"' in html else html))
+
+
+async def events(api: Api, code: str) -> list[dict[str, Any]]:
+    r = await api.get(f"/projects/{code}/events", "owner-a")
+    assert r.status_code == 200, r.text
+    return list(r.json())
 
 
 async def event_count(api: Api, code: str) -> int:
-    r = await api.get(f"/projects/{code}/events", "owner-a")
-    assert r.status_code == 200, r.text
-    return len(r.json())
+    return len(await events(api, code))
 
 
 async def test_the_page_shows_the_latest_records_and_links_to_all_of_them(api: Api) -> None:
@@ -49,6 +55,10 @@ async def test_the_page_shows_the_latest_records_and_links_to_all_of_them(api: A
     assert f'href="/p/{code}?timeline=all#timeline"' in page
     assert "项目创建" not in page.split('id="timeline"', 1)[1]  # the first record is older than those shown
     assert "退回理由" in page and "请补充项目建议书的投资估算明细" in page  # the step's reason all the same
+
+    step_page = (await owner.get(f"/p/{code}/steps/{STEP}")).text  # the step's own records, all of them
+    assert timeline_rows(step_page) == len([e for e in await events(api, code) if e["step"] == STEP]) > 2
+    assert "请补充项目建议书的投资估算明细" in step_page
 
     whole = (await owner.get(f"/p/{code}?timeline=all")).text
     assert timeline_rows(whole) == total and "项目创建" in whole.split('id="timeline"', 1)[1]

@@ -23,7 +23,7 @@ from api.commands import CommandsDep
 from api.deps import ServicesDep, SessionDep, actor_of
 from api.documents import submission
 from api.errors import ApiError
-from api.queries import read_project, return_reasons
+from api.queries import project_state, read_project, return_reasons, step_views
 from domain import project as rules
 from domain.access import Actor
 from domain.catalog import STAGE_ORDER
@@ -102,13 +102,20 @@ DONE["created"] = N_("The project was created. Keep its project code: it finds t
 
 
 async def project_context(
-    request: Request, code: str, user: Any, svc: ServicesDep, db: SessionDep, whole_timeline: bool = False
+    request: Request,
+    code: str,
+    user: Any,
+    svc: ServicesDep,
+    db: SessionDep,
+    whole_timeline: bool = False,
+    step: str | None = None,
 ) -> dict[str, Any]:
     """Everything the project page shows, from the read model: of the timeline, its latest events
-    unless the whole of it is asked for."""
+    unless the whole of it is asked for; for a step's page, the whole of that step's."""
     actor = actor_of(user)
-    latest = None if whole_timeline else TIMELINE_LATEST
-    reading = await read_project(db, actor, code, await svc.calendar.calendar(db), datetime.now(UTC), latest)
+    latest = None if whole_timeline or step else TIMELINE_LATEST
+    now = datetime.now(UTC)
+    reading = await read_project(db, actor, code, await svc.calendar.calendar(db), now, latest, step)
     project = reading.project
     stages = [
         (stage.value, [s for s in project.steps if s.stage == stage])
@@ -147,9 +154,11 @@ async def project_page(
 async def project_lights(
     request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep
 ) -> Response:
-    """The lights of the open page, swapped in place by htmx every few seconds."""
-    context = await project_context(request, code, user, svc, db)
-    return page(request, "project_lights.html", **context)
+    """The lights of the open page, swapped in place by htmx every few seconds: the project and
+    its steps as shown now, nothing else the page reads."""
+    project = await project_state(db, actor_of(user), code)
+    views = step_views(project, await svc.calendar.calendar(db), datetime.now(UTC))
+    return page(request, "project_lights.html", project=project, views=views)
 
 
 @router.post("/p/{code}/act", dependencies=[FormChecked])
@@ -271,8 +280,9 @@ async def _again(
     """The page the form came from again (the step page or the project page), with what went wrong at
     the top and the form that failed open, as it was filled."""
     kind, target, back, entered = failed
-    context = await project_context(request, code, user, svc, db, whole_timeline=back is not None)  # a step's own
+    step = back.rsplit("/", 1)[1] if back is not None else None  # a step page's form
+    context = await project_context(request, code, user, svc, db, step=step)
     again = {"errors": errors, "failed": (kind, target), "entered": entered}
-    if back is not None:  # a step page
-        return page(request, "step.html", status, step_key=back.rsplit("/", 1)[1], next_page=back, **again, **context)
+    if step is not None:
+        return page(request, "step.html", status, step_key=step, next_page=back, **again, **context)
     return page(request, "project.html", status, **again, **context)

@@ -26,7 +26,7 @@ async def step_page(
     request: Request, code: VisibleCode, key: str, user: Caller, svc: ServicesDep, db: SessionDep, done: str = ""
 ) -> Response:
     actor = actor_of(user)
-    reading = await read_project(db, actor, code, await svc.calendar.calendar(db), datetime.now(UTC))
+    reading = await read_project(db, actor, code, await svc.calendar.calendar(db), datetime.now(UTC), step=key)
     reading.project.step(key)  # a step the project does not have is not found
     # After a form of this page: the caller's latest event on the step says what was done.
     mine = [e for e in reading.events if e.step == key and e.actor == user.username]
