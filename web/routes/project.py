@@ -30,7 +30,7 @@ from domain.catalog import STAGE_ORDER
 from domain.errors import ActionRefused
 from web.actions import offer
 from web.labels import N_
-from web.pages import Caller, FormChecked, VisibleCode, acting_on, local_path, page, page_router, see_other
+from web.pages import Caller, FormChecked, PageCode, VisibleCode, acting_on, local_path, page, page_router, see_other
 from web.refusals import field_errors, refusal_message
 from web.render import caller_language
 from web.uploads import MAX_FILES, documents_context, keep_files, read_form, upload_refusal
@@ -138,7 +138,7 @@ async def project_context(
 @router.get("/p/{code}")
 async def project_page(
     request: Request,
-    code: VisibleCode,
+    code: PageCode,
     user: Caller,
     svc: ServicesDep,
     db: SessionDep,
@@ -151,9 +151,7 @@ async def project_page(
 
 
 @router.get("/p/{code}/lights")
-async def project_lights(
-    request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep
-) -> Response:
+async def project_lights(request: Request, code: PageCode, user: Caller, svc: ServicesDep, db: SessionDep) -> Response:
     """The lights of the open page, swapped in place by htmx every few seconds: the project and
     its steps as shown now, nothing else the page reads."""
     project = await project_state(db, actor_of(user), code)

@@ -40,7 +40,7 @@ from web import labels
 from web.export import csv_response
 from web.i18n import Language
 from web.labels import N_
-from web.pages import Caller, FormChecked, VisibleCode, page, page_router, see_other
+from web.pages import Caller, FormChecked, PageCode, page, page_router, see_other
 from web.refusals import CHECK_THIS, FIELD_MESSAGES, refusal_message
 from web.render import caller_language
 
@@ -401,7 +401,7 @@ def qr_svg(url: str, title: str) -> str:
 
 
 @router.get("/p/{code}/card")
-async def code_card(request: Request, code: VisibleCode, user: Caller, svc: ServicesDep, db: SessionDep) -> Response:
+async def code_card(request: Request, code: PageCode, user: Caller, svc: ServicesDep, db: SessionDep) -> Response:
     """A printable card: the project code large, the project, and a QR code that opens its page."""
     project = await project_state(db, actor_of(user), code)
     url = project_url(request, svc, code)

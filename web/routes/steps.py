@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from api.deps import ServicesDep, SessionDep, actor_of
 from api.queries import read_project
 from web.actions import offer
-from web.pages import Caller, VisibleCode, page, page_router
+from web.pages import Caller, PageCode, page, page_router
 from web.uploads import documents_context
 
 router = page_router()
@@ -23,7 +23,7 @@ router = page_router()
 
 @router.get("/p/{code}/steps/{key}")
 async def step_page(
-    request: Request, code: VisibleCode, key: str, user: Caller, svc: ServicesDep, db: SessionDep, done: str = ""
+    request: Request, code: PageCode, key: str, user: Caller, svc: ServicesDep, db: SessionDep, done: str = ""
 ) -> Response:
     actor = actor_of(user)
     reading = await read_project(db, actor, code, await svc.calendar.calendar(db), datetime.now(UTC), step=key)
