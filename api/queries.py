@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
-from sqlmodel import SQLModel, col, select
+from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.errors import ApiError, not_found
@@ -57,28 +57,55 @@ from models.tables import NO_DEADLINE, SUMMARY, EventRow, ProblemRow, ProjectRow
 from models.types import UTCDateTime
 from models.visibility import held_by, visible_to
 
+# Statements are built once and kept, the request's values bound when they run (`CODE` and the
+# like), the caller's scope written in (one statement per caller, as `_inbox_statement`): building
+# a statement and its cache key cost more of a request than running it (about 0.25 ms each, and
+# twice that through the ORM's session, for a query of a millisecond).
+CODE = bindparam("code", type_=String())
+
 
 async def visible_project(db: AsyncSession, actor: Actor, code: str) -> None:
     """404 unless the project exists and the caller may see it: the same answer for both."""
-    found = (await db.exec(select(ProjectRow.code).where(col(ProjectRow.code) == code, visible_to(actor)))).first()
-    if found is None:
+    if (await _core(db, _visible_code_statement(_fields(actor)), {"code": code})).first() is None:
         raise not_found(f"project {code}")
+
+
+@lru_cache(maxsize=512)
+def _visible_code_statement(actor: tuple[tuple[str, Any], ...]) -> Select[Any]:
+    return sa_select(col(ProjectRow.code)).where(col(ProjectRow.code) == CODE, _visible(actor))
+
+
+def _visible(actor: tuple[tuple[str, Any], ...]) -> ColumnElement[bool]:
+    return visible_to(Actor.model_validate(dict(actor)))
 
 
 async def owner_revocation_open(db: AsyncSession, code: str) -> bool:
     """Whether the project's owner has a revoked commitment awaiting re-application, on any project."""
-    owner = select(ProjectRow.owner_org).where(col(ProjectRow.code) == code).scalar_subquery()
-    stmt = select(ProjectRow.code).where(col(ProjectRow.owner_org) == owner, col(ProjectRow.revocations_open) > 0)
-    return (await db.exec(stmt.limit(1))).first() is not None
+    return (await _core(db, REVOCATION_OPEN, {"code": code})).first() is not None
+
+
+REVOCATION_OPEN = (
+    sa_select(col(ProjectRow.code))
+    .where(
+        col(ProjectRow.owner_org)
+        == sa_select(col(ProjectRow.owner_org)).where(col(ProjectRow.code) == CODE).scalar_subquery(),
+        col(ProjectRow.revocations_open) > 0,
+    )
+    .limit(1)
+)
 
 
 async def _visible_row(db: AsyncSession, actor: Actor, code: str) -> Any:
     """The project's summary columns and its state (plain columns: loading a ProjectRow cost more)."""
-    stmt = sa_select(*SUMMARY_COLUMNS, col(ProjectRow.state)).where(col(ProjectRow.code) == code, visible_to(actor))
-    row = (await _core(db, stmt)).first()
+    row = (await _core(db, _visible_row_statement(_fields(actor)), {"code": code})).first()
     if row is None:
         raise not_found(f"project {code}")
     return row
+
+
+@lru_cache(maxsize=512)
+def _visible_row_statement(actor: tuple[tuple[str, Any], ...]) -> Select[Any]:
+    return sa_select(*SUMMARY_COLUMNS, col(ProjectRow.state)).where(col(ProjectRow.code) == CODE, _visible(actor))
 
 
 async def project_state(db: AsyncSession, actor: Actor, code: str) -> Project:
@@ -214,36 +241,60 @@ async def list_projects(
     `q` is matched anywhere in the name or the code, ignoring case: on PostgreSQL through trigram
     indexes on both (migrations 0007 and 0010), elsewhere by scanning (`_matching`).
     """
-    stmt = sa_select(*SUMMARY_COLUMNS).where(visible_to(actor))
-    for field, value in filters.items():
-        if value is not None:
-            stmt = stmt.where(getattr(ProjectRow, field) == value)
-    if cursor:
-        stmt = stmt.where(col(ProjectRow.code) > cursor)
+    given = tuple(field for field, value in filters.items() if value is not None)
+    head = code_head(q) if q else None
+    stmt = _list_statement(_fields(actor), given, bool(cursor), "" if not q else "range" if head else "any")
+    params = {f"given_{field}": filters[field] for field in given} | {"cursor": cursor, "limit": limit + 1}
     if q:
-        stmt = _matching(stmt, q, limit + 1)
-    rows = await _plain(db, stmt.order_by(stmt.selected_columns.code).limit(limit + 1))
+        params |= {"in_name": f"%{q.lower()}%", "in_code": f"%{q.upper()}%"}
+    if head:
+        params |= {"head": head, "head_end": head + "Z"}
+    rows = await _plain(db, stmt, params)
     page = [summary_out(r) for r in rows[:limit]]
     return page, (page[-1].code if len(rows) > limit else None)
 
 
-def _matching(stmt: Select[Any], q: str, limit: int) -> Select[Any]:
-    """The projects of `stmt` that hold `q` in their name or their code.
+LIMIT = bindparam("limit", type_=Integer())
+
+
+@lru_cache(maxsize=512)
+def _list_statement(
+    actor: tuple[tuple[str, Any], ...], given: tuple[str, ...], paged: bool, matching: Literal["", "any", "range"]
+) -> Select[Any]:
+    """`list_projects`'s statement: the filters `given` (their values bound as `given_<field>`), after
+    the `cursor` when `paged`, `q` matched (`_matching`) unless `matching` is empty."""
+    stmt = sa_select(*SUMMARY_COLUMNS).where(_visible(actor))
+    for field in given:
+        stmt = stmt.where(getattr(ProjectRow, field) == bindparam(f"given_{field}"))
+    if paged:
+        stmt = stmt.where(col(ProjectRow.code) > bindparam("cursor", type_=String()))
+    if matching:
+        stmt = _matching(stmt, in_range=matching == "range")
+    return stmt.order_by(stmt.selected_columns.code).limit(LIMIT)
+
+
+def _matching(stmt: Select[Any], in_range: bool) -> Select[Any]:
+    """The projects of `stmt` that hold `q` in their name (`in_name`, lower case) or their code
+    (`in_code`, upper case).
 
     The head of a code (the year, the region and more, as people type it) is held by a great many
-    codes, all in one range of them, and by no name: the codes are then read from that range, in
-    code order, and the names apart, each cut to the page before the two are merged. Otherwise
-    the server picks between the trigram indexes and a walk in code order. A code holds only
-    digits, hyphens and an upper-case X, so it is matched as stored against `q` in upper case.
+    codes, all in one range of them, and by no name: the codes are then read from that range
+    (`head` to `head_end`), in code order, and the names apart, each cut to the page before the two
+    are merged. Otherwise the server picks between the trigram indexes and a walk in code order. A
+    code holds only digits, hyphens and an upper-case X, so it is matched as stored against `q` in
+    upper case.
     """
-    in_name = func.lower(ProjectRow.name).like(f"%{q.lower()}%")
-    in_code = col(ProjectRow.code).like(f"%{q.upper()}%")
-    head = code_head(q)
-    if head is None:
+    in_name = func.lower(ProjectRow.name).like(bindparam("in_name", type_=String()))
+    in_code = col(ProjectRow.code).like(bindparam("in_code", type_=String()))
+    if not in_range:
         return stmt.where(in_name | in_code)
     # Every code starting with `head` sorts from it and before it followed by a letter.
-    in_range = in_code & (col(ProjectRow.code) >= head) & (col(ProjectRow.code) < head + "Z")
-    each = [stmt.where(where).order_by(col(ProjectRow.code)).limit(limit).subquery() for where in (in_name, in_range)]
+    head, head_end = bindparam("head", type_=String()), bindparam("head_end", type_=String())
+    in_range_of_codes = in_code & (col(ProjectRow.code) >= head) & (col(ProjectRow.code) < head_end)
+    each = [
+        stmt.where(where).order_by(col(ProjectRow.code)).limit(LIMIT).subquery()
+        for where in (in_name, in_range_of_codes)
+    ]
     return sa_select(union(*(sa_select(page) for page in each)).subquery("found"))
 
 
@@ -251,24 +302,34 @@ async def project_events(
     db: AsyncSession, code: str, latest: int | None = None, step: str | None = None
 ) -> list[EventOut]:
     """The audit timeline, oldest first: all of it or its `latest` events, of one `step` or all."""
-    stmt = sa_select(*_table_columns(EventRow)).where(col(EventRow.code) == code)
-    if step is not None:
-        stmt = stmt.where(col(EventRow.step) == step)
-    if latest is None:
-        rows = await _plain(db, stmt.order_by(col(EventRow.seq)))
-    else:
-        rows = (await _plain(db, stmt.order_by(col(EventRow.seq).desc()).limit(latest)))[::-1]
-    return [EventOut.model_validate(r, from_attributes=True) for r in rows]
+    stmt = _events_statement(latest is not None, step is not None)
+    rows = await _plain(db, stmt, {"code": code, "latest": latest, "step": step})
+    return [EventOut.model_validate(r, from_attributes=True) for r in (rows if latest is None else rows[::-1])]
+
+
+@cache
+def _events_statement(latest: bool, one_step: bool) -> Select[Any]:
+    """Oldest first; the latest ones newest first (`project_events` turns them round)."""
+    stmt = sa_select(*_table_columns(EventRow)).where(col(EventRow.code) == CODE)
+    if one_step:
+        stmt = stmt.where(col(EventRow.step) == bindparam("step", type_=String()))
+    if latest:
+        return stmt.order_by(col(EventRow.seq).desc()).limit(bindparam("latest", type_=Integer()))
+    return stmt.order_by(col(EventRow.seq))
 
 
 async def return_reasons(db: AsyncSession, code: str) -> dict[str, str]:
     """Why each step was last returned or failed its inspection, from the whole timeline."""
-    stmt = (
-        sa_select(col(EventRow.step), col(EventRow.detail))
-        .where(col(EventRow.code) == code, col(EventRow.action).in_(("returned", "inspection_failed")))
-        .order_by(col(EventRow.seq))
-    )
-    return {row.step: str(row.detail.get("comment", "")) for row in await _plain(db, stmt) if row.step}
+    return {
+        row.step: str(row.detail.get("comment", "")) for row in await _plain(db, RETURNS, {"code": code}) if row.step
+    }
+
+
+RETURNS = (
+    sa_select(col(EventRow.step), col(EventRow.detail))
+    .where(col(EventRow.code) == CODE, col(EventRow.action).in_(("returned", "inspection_failed")))
+    .order_by(col(EventRow.seq))
+)
 
 
 async def list_problems(
@@ -280,19 +341,29 @@ async def list_problems(
     cursor: str | None = None,
 ) -> list[ProblemOut]:
     """Problems of the projects the caller may see, oldest first; at most `limit` of them, after `cursor`."""
-    stmt = sa_select(*_table_columns(ProblemRow)).join(ProjectRow, col(ProjectRow.code) == col(ProblemRow.code))
-    stmt = stmt.where(visible_to(actor))
-    if level is not None:
-        stmt = stmt.where(col(ProblemRow.level) == level)
-    if status is not None:
-        stmt = stmt.where(col(ProblemRow.status) == status)
+    stmt = _problems_statement(_fields(actor), level is not None, status is not None, bool(cursor), limit is not None)
+    params: dict[str, Any] = {"level": level, "status": status, "limit": limit}
     if cursor:
-        opened, after = read_problem_cursor(cursor)
+        params["after_opened"], params["after_id"] = read_problem_cursor(cursor)
+    return [problem_out(vars(r)) for r in await _plain(db, stmt, params)]
+
+
+@lru_cache(maxsize=512)
+def _problems_statement(
+    actor: tuple[tuple[str, Any], ...], by_level: bool, by_status: bool, paged: bool, limited: bool
+) -> Select[Any]:
+    stmt = sa_select(*_table_columns(ProblemRow)).join(ProjectRow, col(ProjectRow.code) == col(ProblemRow.code))
+    stmt = stmt.where(_visible(actor))
+    if by_level:
+        stmt = stmt.where(col(ProblemRow.level) == bindparam("level"))
+    if by_status:
+        stmt = stmt.where(col(ProblemRow.status) == bindparam("status"))
+    if paged:
+        opened, after = bindparam("after_opened", type_=UTCDateTime()), bindparam("after_id", type_=String())
         later = col(ProblemRow.opened_at) > opened
         stmt = stmt.where(later | ((col(ProblemRow.opened_at) == opened) & (col(ProblemRow.id) > after)))
     stmt = stmt.order_by(col(ProblemRow.opened_at), col(ProblemRow.id))
-    rows = (await _core(db, stmt if limit is None else stmt.limit(limit))).all()
-    return [problem_out(r._asdict()) for r in rows]
+    return stmt.limit(LIMIT) if limited else stmt
 
 
 async def problems_page(
@@ -319,37 +390,51 @@ async def owning_project(
     db: AsyncSession, actor: Actor, model: type[ProblemRow | RectificationRow], item_id: str
 ) -> str:
     """The code of the project a visible problem or rectification belongs to (404 otherwise)."""
-    stmt = (
-        select(col(model.code))
-        .join(ProjectRow, col(ProjectRow.code) == col(model.code))
-        .where(col(model.id) == item_id, visible_to(actor))
-    )
-    code = (await db.exec(stmt)).first()
+    code = (await _core(db, _owning_statement(model, _fields(actor)), {"item_id": item_id})).scalar_one_or_none()
     if code is None:
         raise not_found(f"{model.__tablename__.rstrip('s')} {item_id}")
-    return code
+    return str(code)
+
+
+@lru_cache(maxsize=512)
+def _owning_statement(model: type[ProblemRow | RectificationRow], actor: tuple[tuple[str, Any], ...]) -> Select[Any]:
+    return (
+        sa_select(col(model.code))
+        .join(ProjectRow, col(ProjectRow.code) == col(model.code))
+        .where(col(model.id) == bindparam("item_id", type_=String()), _visible(actor))
+    )
 
 
 async def display_names(db: AsyncSession, usernames: Iterable[str]) -> dict[str, str]:
     """The display name of each user that has one, by username."""
-    wanted = set(usernames)
+    wanted = list(set(usernames))
     if not wanted:
         return {}
-    stmt = select(UserRow.username, UserRow.display_name).where(col(UserRow.username).in_(wanted))
-    return {username: name for username, name in (await db.exec(stmt)).all() if name}
+    return {r.username: r.display_name for r in await _plain(db, DISPLAY_NAMES, {"wanted": wanted}) if r.display_name}
+
+
+DISPLAY_NAMES = sa_select(col(UserRow.username), col(UserRow.display_name)).where(
+    col(UserRow.username).in_(bindparam("wanted", expanding=True))
+)
 
 
 async def organisation_names(db: AsyncSession, organisations: Iterable[str]) -> dict[str, str]:
     """The name of each organisation (by credit code) as its owners' accounts give it."""
-    wanted = set(organisations)
+    wanted = list(set(organisations))
     if not wanted:
         return {}
-    stmt = (
-        select(UserRow.organisation, func.min(UserRow.display_name))
-        .where(col(UserRow.organisation).in_(wanted), col(UserRow.role) == "owner", col(UserRow.display_name) != "")
-        .group_by(col(UserRow.organisation))
+    return {str(r.organisation): str(r.name) for r in await _plain(db, ORGANISATION_NAMES, {"wanted": wanted})}
+
+
+ORGANISATION_NAMES = (
+    sa_select(col(UserRow.organisation), func.min(UserRow.display_name).label("name"))
+    .where(
+        col(UserRow.organisation).in_(bindparam("wanted", expanding=True)),
+        col(UserRow.role) == "owner",
+        col(UserRow.display_name) != "",
     )
-    return {str(org): str(name) for org, name in (await db.exec(stmt)).all()}
+    .group_by(col(UserRow.organisation))
+)
 
 
 # What the inbox says each waiting step needs: a machine value, and the same in English.
