@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -147,8 +148,13 @@ async def notifications_of(
 
 
 async def unread_count(session: AsyncSession, username: str) -> int:
-    stmt = select(func.count()).where(col(NotificationRow.username) == username, col(NotificationRow.read_at).is_(None))
-    return int((await session.exec(stmt)).one())
+    """The user's unread notifications: the bell of every page (its statement kept, not rebuilt)."""
+    return int((await (await session.connection()).execute(UNREAD, {"username": username})).scalar_one())
+
+
+UNREAD = sa_select(func.count()).where(
+    col(NotificationRow.username) == bindparam("username"), col(NotificationRow.read_at).is_(None)
+)
 
 
 async def mark_read(
