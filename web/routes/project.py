@@ -102,13 +102,7 @@ DONE["created"] = N_("The project was created. Keep its project code: it finds t
 
 
 async def project_context(
-    request: Request,
-    code: str,
-    user: Any,
-    svc: ServicesDep,
-    db: SessionDep,
-    whole_timeline: bool = False,
-    step: str | None = None,
+    code: str, user: Any, svc: ServicesDep, db: SessionDep, whole_timeline: bool = False, step: str | None = None
 ) -> dict[str, Any]:
     """Everything the project page shows, from the read model: of the timeline, its latest events
     unless the whole of it is asked for; for a step's page, the whole of that step's."""
@@ -145,7 +139,7 @@ async def project_page(
     done: str | None = None,
     timeline: str = "",
 ) -> Response:
-    context = await project_context(request, code, user, svc, db, whole_timeline=timeline == "all")
+    context = await project_context(code, user, svc, db, whole_timeline=timeline == "all")
     flash = request.state.__dict__.get("flash") or (DONE.get(done) if done else None)
     return page(request, "project.html", flash=flash, errors={}, **context)
 
@@ -279,7 +273,7 @@ async def _again(
     the top and the form that failed open, as it was filled."""
     kind, target, back, entered = failed
     step = back.rsplit("/", 1)[1] if back is not None else None  # a step page's form
-    context = await project_context(request, code, user, svc, db, step=step)
+    context = await project_context(code, user, svc, db, step=step)
     again = {"errors": errors, "failed": (kind, target), "entered": entered}
     if step is not None:
         return page(request, "step.html", status, step_key=step, next_page=back, **again, **context)
