@@ -53,6 +53,7 @@ async def test_the_page_shows_the_latest_records_and_links_to_all_of_them(api: A
     assert timeline_rows(page) == TIMELINE_LATEST
     assert f"共 {total} 条记录，这里是最近的 {TIMELINE_LATEST} 条。" in page
     assert f'href="/p/{code}?timeline=all#timeline"' in page
+    assert page.count("查看全部办理记录") == 2  # above the list and where it ends
     assert "项目创建" not in page.split('id="timeline"', 1)[1]  # the first record is older than those shown
     assert "退回理由" in page and "请补充项目建议书的投资估算明细" in page  # the step's reason all the same
 
