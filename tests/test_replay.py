@@ -13,7 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.chain import create, walk
-from tests.conftest import Api
+from tests.conftest import Api, eventually
 from workflows.calendar import CalendarRolloutWorkflow
 from workflows.documents import DocumentCleanupWorkflow
 from workflows.notifications import DailyDigestWorkflow, NotificationDispatcherWorkflow
@@ -58,16 +58,23 @@ async def test_this_runs_histories_replay(api: Api, temporal_client: Client) -> 
     await api.post(f"/projects/{withdrawn}/withdraw", "owner-a", json={"reason": "replay check"})
     completed = (await create(api, "low_risk"))["code"]
     assert (await walk(api, completed))["status"] == "completed"
-    codes = [withdrawn, completed]
-    async for execution in temporal_client.list_workflows(limit=60):
-        codes.append(execution.id)
+
+    async def every_run() -> list[tuple[str, str]]:
+        # Each run of a project that rested between runs replays on its own.
+        runs = [(e.id, e.run_id) async for e in temporal_client.list_workflows(f"WorkflowId = '{completed}'")]
+        assert len(runs) > 1, runs
+        return runs
+
+    runs = await eventually(every_run, within=10)
+    runs += [(e.id, e.run_id) async for e in temporal_client.list_workflows(f"WorkflowId = '{withdrawn}'")]
+    runs += [(e.id, e.run_id) async for e in temporal_client.list_workflows(limit=60)]
     failures = {}
     target = os.environ.get("APPROVALS_SAVE_HISTORIES")
-    for code in dict.fromkeys(codes):
-        history = await temporal_client.get_workflow_handle(code).fetch_history()
+    for code, run in dict.fromkeys(runs):
+        history = await temporal_client.get_workflow_handle(code, run_id=run).fetch_history()
         result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
         if result.replay_failure is not None:
-            failures[code] = result.replay_failure
+            failures[code, run] = result.replay_failure
         elif target:  # refresh saved histories from a real run: APPROVALS_SAVE_HISTORIES=tests/histories
-            await asyncio.to_thread(Path(target, f"{code}.json").write_text, history.to_json())
+            await asyncio.to_thread(Path(target, f"{code}-{run[:8]}.json").write_text, history.to_json())
     assert failures == {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, TypedSearchAttributes
@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.project import (
         Action,
         ActionResult,
+        AnsweredUpdate,
         AnswerRectification,
         CalendarChanged,
         Decide,
@@ -55,6 +56,13 @@ ONE_WAY_PUBLISH = "one-way-publish"
 # One activity times the stale clocks, applies the timings to its copy and writes it, answering
 # the timings. It also stands for the three patches above, so a new project records one patch.
 ONE_PUBLISH = "one-publish"
+# A project at rest with a history longer than this continues as new, so that a wake-up of a
+# project not in the worker's cache replays a few events, not its whole past (docs/architecture.md).
+REST_BETWEEN_RUNS = "rest-between-runs"
+REST_HISTORY_LIMIT = 20
+# Answered updates carried to the next run: long enough for any client's retry.
+ANSWERS_KEPT_FOR = timedelta(days=1)
+ANSWERS_KEPT = 100
 # Room for this many publishes within one workflow task before versions would overlap.
 VERSIONS_PER_EVENT = 1000
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
@@ -73,8 +81,9 @@ class ProjectWorkflow:
 
     @workflow.init
     def __init__(self, inp: ProjectInput) -> None:
-        # Decided here: the `opened` update publishes before `run` starts.
-        self.one_publish = workflow.patched(ONE_PUBLISH)
+        # Decided here: the `opened` update publishes before `run` starts. A run that rests
+        # between runs was continued by code that has every patch, so it records none.
+        self.one_publish = inp.published or workflow.patched(ONE_PUBLISH)
         if inp.resume is not None:
             self.project = inp.resume
         else:
@@ -83,11 +92,15 @@ class ProjectWorkflow:
             counting: Counting = "statutory" if statutory else "continuous"
             self.project = Project.create(inp.create, workflow.now(), counting)
         self.changes = 1
-        self.flushed = 0
+        self.flushed = 1 if inp.published else 0
         self.lock = asyncio.Lock()
         self.replan = False
-        self.attributes: TypedSearchAttributes | None = None
+        # The run carries over its search attributes; a published state's are the ones it has.
+        self.attributes: TypedSearchAttributes | None = self._attributes() if inp.published else None
         self.one_way = self.one_publish or workflow.patched(ONE_WAY_PUBLISH)
+        # Versions of a continued run grow from the carried one (see `_next_version`).
+        self.version_base = self.project.version if inp.published else 0
+        self.answered = {answer.update_id: answer for answer in inp.answered}
 
     @workflow.run
     async def run(self, inp: ProjectInput) -> str:
@@ -95,10 +108,11 @@ class ProjectWorkflow:
         await self._commit()
         while not self.project.finished:
             if workflow.info().get_current_history_length() > inp.history_limit:
-                await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self.lock.locked())
-                workflow.continue_as_new(ProjectInput(resume=self.project, history_limit=inp.history_limit))
+                await self._continue_as_new(inp)
             wake = self.project.next_wakeup(skip_seen=timing_v2)
             if wake is None or wake > workflow.now():
+                if self._rest_due(inp):
+                    await self._continue_as_new(inp)
                 self.replan = False
                 timeout = (wake - workflow.now()) if wake else None
                 try:
@@ -109,6 +123,28 @@ class ProjectWorkflow:
             await self._change(lambda: self.project.tick(workflow.now(), verification_overdue=timing_v2))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.project.status
+
+    # ---- continuing as new ------------------------------------------------------------------
+
+    def _rest_due(self, inp: ProjectInput) -> bool:
+        """Going to sleep with a history worth starting afresh (a run of this code: no marker)."""
+        if workflow.info().get_current_history_length() <= REST_HISTORY_LIMIT:
+            return False
+        return inp.published or workflow.patched(REST_BETWEEN_RUNS)
+
+    async def _continue_as_new(self, inp: ProjectInput) -> NoReturn:
+        """Once no handler is running and every change is published, go on in a new run."""
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self.lock.locked())
+        since = workflow.now() - ANSWERS_KEPT_FOR
+        recent = sorted((a for a in self.answered.values() if a.at > since), key=lambda a: a.at)[-ANSWERS_KEPT:]
+        carried = ProjectInput(resume=self.project, history_limit=inp.history_limit, published=True, answered=recent)
+        workflow.continue_as_new(carried)
+
+    def _answered_before(self) -> ActionResult | None:
+        """This update's answer, if an earlier run gave it (a client's retry after continue-as-new)."""
+        update = workflow.current_update_info()
+        answer = self.answered.get(update.id) if update else None
+        return answer.result if answer else None
 
     # ---- publishing -----------------------------------------------------------------------
 
@@ -144,9 +180,7 @@ class ProjectWorkflow:
             await self._publish_twice(now, reason)
         else:
             await self._publish_legacy(now, reason)
-        attributes = search_attributes(
-            self.project.colour, self.project.status, self.project.current_stage.value, self.project.category
-        )
+        attributes = self._attributes()
         if attributes != self.attributes:
             workflow.upsert_search_attributes([pair.key.value_set(pair.value) for pair in attributes])
             self.attributes = attributes
@@ -200,25 +234,40 @@ class ProjectWorkflow:
         if self.project.pending_events:  # events the timings added (moved deadlines): write them too
             await self._publish_legacy(now, None)
 
+    def _attributes(self) -> TypedSearchAttributes:
+        project = self.project
+        return search_attributes(project.colour, project.status, project.current_stage.value, project.category)
+
     def _next_version(self) -> None:
         # Versions grow with the history, so a workflow task retried after a timeout publishes
-        # above whatever its lost first attempt may have written, and its state wins.
-        floor = workflow.info().get_current_history_length() * VERSIONS_PER_EVENT
+        # above whatever its lost first attempt may have written, and its state wins. A continued
+        # run's history starts short again: its versions grow from the version it carried.
+        floor = self.version_base + workflow.info().get_current_history_length() * VERSIONS_PER_EVENT
         self.project.version = max(self.project.version + 1, floor)
 
     async def _act(self, action: Action, step_key: str | None = None) -> ActionResult:
         """Apply the action and publish it; the answer names what it created and shows the step acted on."""
+        earlier = self._answered_before()
+        if earlier is not None:
+            return earlier
         created = await self._change(lambda: self.project.act(action, workflow.now()))
         step = None
         if step_key is not None:
             acted_on = self.project.step(step_key)
             step = step_view(acted_on, acted_on.clock.used_days)
-        return ActionResult(version=self.project.version, created_id=created, step=step)
+        result = ActionResult(version=self.project.version, created_id=created, step=step)
+        update = workflow.current_update_info()
+        if update is not None:
+            self.answered[update.id] = AnsweredUpdate(update_id=update.id, at=workflow.now(), result=result)
+        return result
 
     def _validate(self, action: Action) -> None:
         # Visibility first, so a caller who may not see the project gets the API's 404 before any
         # 403 (the API leaves this check to the validator: api/deps.py). Validators do not run on
-        # replay, so this adds nothing to the history.
+        # replay, so this adds nothing to the history. An update answered in an earlier run is
+        # let through to its handler, which answers it again without acting.
+        if self._answered_before() is not None:
+            return
         try:
             require_visible(action.actor, self.project)
             self.project.check(action)

@@ -31,6 +31,7 @@ __all__ = [
     "Action",
     "ActionResult",
     "AnswerRectification",
+    "AnsweredUpdate",
     "CalendarChanged",
     "CreateProject",
     "Decide",
@@ -117,6 +118,14 @@ class Project(ProjectState):
         return timing.mark_clocks_stale(self)
 
 
+class AnsweredUpdate(BaseModel):
+    """An update the project has answered, kept so that its retry in a later run answers the same."""
+
+    update_id: str
+    at: datetime
+    result: ActionResult
+
+
 class ProjectInput(BaseModel):
     """The project workflow's input: start a new project, or carry one over a continue-as-new.
 
@@ -127,6 +136,11 @@ class ProjectInput(BaseModel):
     create: CreateProject | None = None
     resume: Project | None = None
     history_limit: int = HISTORY_LIMIT
+    # The resumed state is already in the read model: the new run does not write it again.
+    published: bool = False
+    # Updates answered lately, so that a retry landing on the new run acts once (Temporal
+    # deduplicates update ids within a run only).
+    answered: list[AnsweredUpdate] = []
 
 
 class Opened(BaseModel):
