@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, update
@@ -20,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from domain.access import Actor
 from domain.notice_texts import CHINESE, ENGLISH, sentence
 from domain.notices import Audience, Notice
-from models.db import insert
+from models.db import dialect_insert, dialect_of, insert
 from models.tables import DeliveryRow, NotificationRow, UserRow
 
 EMAIL, WEBHOOK = "email", "webhook"
@@ -101,9 +102,7 @@ async def write_notifications(
     if not rows:
         return 0
     table: Table = NotificationRow.__table__  # type: ignore[attr-defined]
-    stmt = insert(session, table)
-    rewritten = {name: stmt.excluded[name] for name in ("kind", "step", "params", "text_zh", "text_en")}
-    upsert = stmt.on_conflict_do_update(index_elements=["origin", "username"], set_=rewritten)
+    upsert = _notification_upsert(dialect_of(session))
     channels = [channel for channel in channels if any(takes(user, channel) for user in readers.values())]
     if not channels:
         await session.execute(upsert, rows)
@@ -129,6 +128,15 @@ async def write_notifications(
         keys = ["notification_id", "channel"]
         await session.execute(insert(session, table).on_conflict_do_nothing(index_elements=keys), deliveries)
     return len(rows)
+
+
+@cache
+def _notification_upsert(dialect: str) -> Any:
+    # Built once per dialect, as the publish's other statements: building it cost as much as a row.
+    table: Table = NotificationRow.__table__  # type: ignore[attr-defined]
+    stmt = dialect_insert(dialect, table)
+    rewritten = {name: stmt.excluded[name] for name in ("kind", "step", "params", "text_zh", "text_en")}
+    return stmt.on_conflict_do_update(index_elements=["origin", "username"], set_=rewritten)
 
 
 # ---- what a user reads -------------------------------------------------------------------------

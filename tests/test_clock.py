@@ -164,7 +164,12 @@ async def test_project_left_alone_turns_yellow_then_red_and_its_problem_climbs_t
 
     # The Temporal UI can list red projects through the search attribute.
     async def listed_red() -> None:
-        found = [w.id async for w in temporal_client.list_workflows(f"ProjectColour = 'red' AND WorkflowId = '{code}'")]
+        found = [
+            w.id
+            async for w in temporal_client.list_workflows(
+                f"ProjectColour = 'red' AND WorkflowId = '{code}' AND ExecutionStatus = 'Running'"
+            )
+        ]
         assert found == [code]
 
     await eventually(listed_red, within=10)

@@ -1,5 +1,6 @@
-"""The search attributes projects carry in Temporal (e.g. `ProjectColour = 'red'` in its UI), how the
-service connects to Temporal, and how its schedules are kept. The one place their names are written."""
+"""The search attributes projects carry in Temporal (e.g. `ProjectColour = 'red' AND ExecutionStatus =
+'Running'` in its UI: a project's closed runs keep theirs), how the service connects to Temporal, and
+how its schedules are kept. The one place their names are written."""
 
 from __future__ import annotations
 
