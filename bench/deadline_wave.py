@@ -123,11 +123,13 @@ async def measure(stack: Stack, args: argparse.Namespace, progress: Progress, bu
         await asyncio.sleep(max(0.0, wave_at - 1.0 - time.time()))
         meter = CpuMeter(stack.pids(), alone=frozenset({"bench"}))
         meter.start()
+        metered_from = time.monotonic()
         worker_cpu = tree_cpu_seconds(worker_pid)
         progress.phase = "draining the wave"
         await wait_all_seen(stack, poller, len(progress.codes))
         worker_cpu = tree_cpu_seconds(worker_pid) - worker_cpu
         wave_cpu = meter.stop()
+        metered_s = time.monotonic() - metered_from
     finally:
         poller.stop()
     progress.phase = "figures"
@@ -154,6 +156,8 @@ async def measure(stack: Stack, args: argparse.Namespace, progress: Progress, bu
         "drained_s": round(drained_s, 3),
         "worker_cpu_s": round(worker_cpu, 2),
         "worker_cpu_ms_per_project": round(1000 * worker_cpu / len(progress.codes), 1),
+        # The Temporal server's share of a project's wave: it runs on the same cores as the worker.
+        "temporal_cpu_ms_per_project": round(10 * wave_cpu["temporal"] * metered_s / len(progress.codes), 1),
         **(await workflow_sizes(progress.codes, stack.temporal.address)),
         **worker_warnings(stack),
         "machine_busy_before_percent": busy,
@@ -214,6 +218,7 @@ def report(f: dict[str, Any]) -> None:
         f"history length mean {f['history_length_mean']}; workflow tasks over 5 s: {f['workflow_tasks_over_5s']}, "
         f"timed out: {f['workflow_tasks_timed_out']}; machine busy before start {f['machine_busy_before_percent']}%"
     )
+    print(f"  Temporal server CPU in the wave: {f['temporal_cpu_ms_per_project']} ms per project")
     met = "met" if f["rss_target_met"] else "NOT met"
     print(f"worker peak RSS (VmHWM) {f['worker_peak_rss_mib']} MiB (target < {RSS_TARGET_MIB:.0f} MiB: {met})")
     print("cpu during the wave: " + cpu_line(f["cpu_wave_percent_of_one_core"]))

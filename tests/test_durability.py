@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlmodel import col, select
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 
 from api.deps import Services, session
 from api.main import create_app
@@ -112,19 +112,27 @@ async def assert_read_model_matches_workflow(stack: Stack, code: str) -> None:
         await engine.dispose()
 
 
-async def decisions_in_history(handle: WorkflowHandle[Any, Any], after: int) -> tuple[int, int]:
-    """How many `decide` updates the workflow's history shows accepted and completed after event `after`."""
+async def decisions_in_history(client: Client, code: str, run: str, after: int) -> tuple[int, int]:
+    """How many `decide` updates the workflow's history shows accepted and completed after event
+    `after` of run `run`, following the runs it continued as new into."""
     accepted: set[str] = set()
     completed: set[str] = set()
-    async for event in handle.fetch_history_events():
-        if event.event_id <= after:
-            continue
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            request = event.workflow_execution_update_accepted_event_attributes.accepted_request
-            if request.input.name == "decide":
-                accepted.add(request.meta.update_id)
-        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-            completed.add(event.workflow_execution_update_completed_event_attributes.meta.update_id)
+    next_run: str | None = run
+    while next_run:
+        events = client.get_workflow_handle(code, run_id=next_run).fetch_history_events()
+        next_run = None
+        async for event in events:
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                next_run = event.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if event.event_id <= after:
+                continue
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+                if request.input.name == "decide":
+                    accepted.add(request.meta.update_id)
+            elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+                completed.add(event.workflow_execution_update_completed_event_attributes.meta.update_id)
+        after = 0
     return len(accepted), len(accepted & completed)
 
 
@@ -136,27 +144,28 @@ async def test_worker_killed_mid_chain_loses_nothing(stack: Stack) -> None:
     await api.post(f"/projects/{code}/steps/survey/decision", "reviewer-survey", json={"outcome": "approve"})
     inspections = [s for s in steps(await view(api, code)).values() if s["status"] == "in_review"]
     assert len(inspections) == 5
-    handle = (await stack.client()).get_workflow_handle(code)
-    before = [e.event_id async for e in handle.fetch_history_events()][-1]
+    client = await stack.client()
+    run = (await client.get_workflow_handle(code).describe()).run_id
+    before = [e.event_id async for e in client.get_workflow_handle(code, run_id=run).fetch_history_events()][-1]
 
     # Five decisions in flight at once; the worker dies under them, as soon as the first of them
     # has reached it: the workflow's history shows it accepted.
     in_flight = [asyncio.create_task(decide_with_retry(api, code, s, f"kill-{s['key']}")) for s in inspections]
 
     async def reached_the_worker() -> None:
-        accepted, _ = await decisions_in_history(handle, before)
+        accepted, _ = await decisions_in_history(client, code, run, before)
         assert accepted >= 1, "no decision accepted yet"
 
     await eventually(reached_the_worker, within=30, interval=0.02)
     stack.worker.kill()  # SIGKILL; returns once the process is gone, so no wait is needed after it
     assert not stack.worker.running
-    accepted, completed = await decisions_in_history(handle, before)
+    accepted, completed = await decisions_in_history(client, code, run, before)
     assert accepted >= 1 and completed < len(inspections), (accepted, completed)  # the kill landed mid-flight
     assert not all(t.done() for t in in_flight)
     stack.worker = worker_process(stack.settings)
     statuses = await asyncio.wait_for(asyncio.gather(*in_flight), timeout=120)
     assert all(s == 200 for s in statuses), statuses
-    assert await decisions_in_history(handle, before) == (len(inspections), len(inspections))
+    assert await decisions_in_history(client, code, run, before) == (len(inspections), len(inspections))
 
     project = await walk(api, code)
     assert project["status"] == "completed"
