@@ -5,7 +5,9 @@ illegal action is refused before it touches history. Every change is published b
 update returns, by one local activity: it times the clocks that changed, applies the timings to
 its copy of the project, writes that copy to the read model and answers the timings, which the
 workflow applies to its own state. That gives read-your-writes in one round trip. Time-driven changes (colours, overdue steps, the
-ladder) come from one timer set to the project's next interesting moment.
+ladder) come from one timer set to the project's next interesting moment. A project that goes to
+sleep with a longer history than a wake-up should replay continues as new, its state and its
+recent answers carried over.
 """
 
 from __future__ import annotations
