@@ -24,6 +24,7 @@ from temporalio import activity
 
 from activities.channels import Refused, Sender
 from domain.calendar import WorkCalendar
+from models.batch import Batch
 from models.calendar_store import CalendarSource
 from models.deliveries import Outgoing, claim, digest_of, due_deliveries, release, release_claim, settle
 from models.notification_store import takes, write_notifications
@@ -198,6 +199,8 @@ class Digester:
             if digest.empty:
                 return 0
             now = datetime.now(UTC)
-            written = await write_notifications(session, [digest.notice(now)], None, self._channels, now)
+            batch = Batch(session)
+            written = await write_notifications(batch, [digest.notice(now)], None, self._channels, now)
+            await batch.send()
             await session.commit()
         return written

@@ -29,6 +29,7 @@ from domain.notices import notices
 from domain.project import Event, Problem, Project, Rectification, Step
 from domain.project.timing import horizon
 from models import totals
+from models.batch import Batch
 from models.calendar_store import CalendarSource
 from models.db import dialect_insert, dialect_of
 from models.notification_store import write_notifications
@@ -203,7 +204,8 @@ async def write_changes(
         "problems": {p.id: problem_row(code, p) for p in project.problems},
         "rectifications": {r.id: rectification_row(code, r) for r in project.rectifications},
     }
-    await _upsert(session, EventRow, [event_row(code, e) for e in project.pending_events])
+    batch = Batch(session)
+    _upsert(batch, EventRow, [event_row(code, e) for e in project.pending_events])
     if last is None or last.event_seq > project.event_seq:
         seq = project.event_seq
         await session.execute(delete(EventRow).where(col(EventRow.code) == code, col(EventRow.seq) > seq))
@@ -212,17 +214,18 @@ async def write_changes(
                 col(NotificationRow.project_code) == code, col(NotificationRow.event_seq) > seq
             )
         )
-    await write_notifications(session, notices(project, project.pending_events), code, channels, now)
+    await write_notifications(batch, notices(project, project.pending_events), code, channels, now)
     for name, ended in (("problems", ProblemRow), ("rectifications", RectificationRow)):
         ids = set(rows[name])
         if last is None or last.gone(name, ids):
             await session.execute(delete(ended).where(col(ended.code) == code, col(ended.id).not_in(ids)))
     for name, model in (("steps", StepRow), ("problems", ProblemRow), ("rectifications", RectificationRow)):
         changed = [r for key, r in rows[name].items() if last is None or last.changed(name, key, r)]
-        await _upsert(session, model, changed)
+        _upsert(batch, model, changed)
     counted = totals.contributions(row, rows["steps"].values(), rows["problems"].values())
     # Last, so that the shared totals' rows stay locked for as short a time as possible.
-    await totals.add(session, totals.difference(counted, before))
+    totals.add(batch, totals.difference(counted, before))
+    await batch.send()
     return Written.of(project.version, now, project.event_seq, rows, counted)
 
 
@@ -297,18 +300,18 @@ def _move_on_statement(table: Table) -> Any:
 
 async def forget_project(session: AsyncSession, code: str) -> None:
     """Remove a project from the read model (tests and rebuilds only), and from the totals."""
-    await totals.add(session, totals.difference({}, await totals.stored_contributions(session, code)))
+    batch = Batch(session)
+    totals.add(batch, totals.difference({}, await totals.stored_contributions(session, code)))
+    await batch.send()
     await session.execute(delete(NotificationRow).where(col(NotificationRow.project_code) == code))
     for model in (EventRow, StepRow, ProblemRow, RectificationRow, ProjectRow):
         await session.execute(delete(model).where(col(model.code) == code))
 
 
-async def _upsert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
-    # One statement executed with many rows (not VALUES built per call), so SQLAlchemy compiles
-    # it once and caches it: compiling was half the cost of a publish. The statement itself is
-    # built once per table and dialect too: building its SET clause cost more than the rows.
-    if rows:
-        await session.execute(_upsert_statement(model.__table__, dialect_of(session)), rows)
+def _upsert(batch: Batch, model: Any, rows: list[dict[str, Any]]) -> None:
+    # One statement for many rows (not VALUES built per call), built once per table and dialect:
+    # building its SET clause cost more than the rows.
+    batch.add(_upsert_statement(model.__table__, dialect_of(batch.session)), rows)
 
 
 @cache

@@ -1,8 +1,9 @@
 """Notifications in the read model: the outbox the publish writes, and what a user reads of it.
 
 `write_notifications` turns notices (domain/notices.py) into one row per user, and one delivery
-row per channel the user takes, inside the caller's transaction: the publish calls it in the same
-transaction as the project's events (docs/notifications.md, "Guarantees").
+row per channel the user takes, queued in the caller's batch (models/batch.py) and so in its
+transaction: the publish writes them in the same transaction as the project's events
+(docs/notifications.md, "Guarantees").
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
@@ -21,7 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from domain.access import Actor
 from domain.notice_texts import CHINESE, ENGLISH, sentence
 from domain.notices import Audience, Notice
-from models.db import dialect_insert, dialect_of, insert
+from models.batch import Batch
+from models.db import dialect_insert, dialect_of
 from models.tables import DeliveryRow, NotificationRow, UserRow
 
 EMAIL, WEBHOOK = "email", "webhook"
@@ -35,12 +37,33 @@ def origin_of(notice: Notice, project_code: str | None) -> str:
     return f"{notice.kind}#{notice.params.get('day', '')}"
 
 
-def as_actor(user: UserRow) -> Actor:
-    """A user row as the rules see people."""
-    return Actor.model_validate(user.model_dump(include={"username", "role", "department", "stage", "organisation"}))
+class Person(NamedTuple):
+    """What notices need of a user: who they are to the rules, and where notices reach them."""
+
+    username: str
+    role: str
+    department: str | None
+    stage: str | None
+    organisation: str | None
+    active: bool
+    email: str | None
+    email_enabled: bool
+    mobile: str | None
+    webhook_enabled: bool
 
 
-def takes(user: UserRow, channel: str) -> bool:
+def as_actor(user: Person) -> Actor:
+    """A user as the rules see people."""
+    return Actor(
+        username=user.username,
+        role=user.role,
+        department=user.department,
+        stage=user.stage,
+        organisation=user.organisation,
+    )
+
+
+def takes(user: UserRow | Person, channel: str) -> bool:
     """Whether the user (active) wants notices on this channel and has an address for it."""
     if not user.active:
         return False
@@ -54,37 +77,41 @@ def _audience_condition(audience: Audience) -> ColumnElement[bool]:
     return and_(*(getattr(UserRow, field) == value for field, value in bound.items()))
 
 
-async def recipients(session: AsyncSession, audiences: Iterable[Audience]) -> list[UserRow]:
-    """The active users any of the audiences describes."""
+async def recipients(session: AsyncSession, audiences: Iterable[Audience]) -> list[Person]:
+    """The active users any of the audiences describes (their columns only: no ORM objects)."""
     wanted = list(dict.fromkeys(audiences))
     if not wanted:
         return []
-    stmt = select(UserRow).where(col(UserRow.active), or_(*(_audience_condition(a) for a in wanted)))
-    return list((await session.exec(stmt)).all())
+    stmt = PEOPLE.where(col(UserRow.active), or_(*(_audience_condition(a) for a in wanted)))
+    return [Person(*row) for row in await session.execute(stmt)]
+
+
+PEOPLE = sa_select(*(col(getattr(UserRow, name)) for name in Person._fields))
 
 
 async def write_notifications(
-    session: AsyncSession,
+    batch: Batch,
     notices: Sequence[Notice],
     project_code: str | None,
     channels: Iterable[str],
     now: datetime,
 ) -> int:
-    """One notification per notice and user, and a delivery per channel the user takes (only the
-    channels the service has configured). Idempotent: a repeat rewrites the same rows."""
+    """Queue one notification per notice and user, and a delivery per channel the user takes (only
+    the channels the service has configured), in `batch`; how many notifications. Idempotent: a
+    repeat rewrites the same notifications and keeps their deliveries."""
     if not notices:
         return 0
-    users = await recipients(session, (a for n in notices for a in n.audiences))
+    users = await recipients(batch.session, (a for n in notices for a in n.audiences))
     people = [(user, as_actor(user)) for user in users]
     rows: list[dict[str, Any]] = []
-    readers: dict[str, UserRow] = {}
+    deliveries: list[dict[str, Any]] = []
+    channels = list(channels)
     for notice in notices:
         origin = origin_of(notice, project_code)
         texts = {lang: sentence(notice.kind, notice.params, lang) for lang in (CHINESE, ENGLISH)}
         for user, actor in people:
             if user.username == notice.actor or not any(a.includes(actor) for a in notice.audiences):
                 continue
-            readers[user.username] = user
             rows.append(
                 {
                     "origin": origin,
@@ -99,34 +126,24 @@ async def write_notifications(
                     "created_at": notice.at,
                 }
             )
-    if not rows:
-        return 0
-    table: Table = NotificationRow.__table__  # type: ignore[attr-defined]
-    upsert = _notification_upsert(dialect_of(session))
-    channels = [channel for channel in channels if any(takes(user, channel) for user in readers.values())]
-    if not channels:
-        await session.execute(upsert, rows)
-        return len(rows)
-    # The ids come back with the write (one statement for every row), not from a second query.
-    written = await session.execute(upsert.returning(table.c.id, table.c.username), rows)
-    deliveries = [
-        {
-            "notification_id": notification_id,
-            "channel": channel,
-            "message_id": uuid.uuid4().hex,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for notification_id, username in written.all()
-        for channel in channels
-        if takes(readers[username], channel)
-    ]
-    if deliveries:
-        table = DeliveryRow.__table__  # type: ignore[attr-defined]
-        keys = ["notification_id", "channel"]
-        await session.execute(insert(session, table).on_conflict_do_nothing(index_elements=keys), deliveries)
+            deliveries.extend(
+                {
+                    "origin": origin,
+                    "username": user.username,
+                    "channel": channel,
+                    "message_id": uuid.uuid4().hex,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for channel in channels
+                if takes(user, channel)
+            )
+    dialect = dialect_of(batch.session)
+    batch.add(_notification_upsert(dialect), rows)
+    # Each delivery finds its notification by (origin, username), so no id has to come back first.
+    batch.add(_delivery_insert(dialect), deliveries)
     return len(rows)
 
 
@@ -137,6 +154,19 @@ def _notification_upsert(dialect: str) -> Any:
     stmt = dialect_insert(dialect, table)
     rewritten = {name: stmt.excluded[name] for name in ("kind", "step", "params", "text_zh", "text_en")}
     return stmt.on_conflict_do_update(index_elements=["origin", "username"], set_=rewritten)
+
+
+@cache
+def _delivery_insert(dialect: str) -> Any:
+    """A delivery for the notification of (origin, username); a delivery already there is kept."""
+    notifications: Table = NotificationRow.__table__  # type: ignore[attr-defined]
+    table: Table = DeliveryRow.__table__  # type: ignore[attr-defined]
+    given = ("channel", "message_id", "status", "attempts", "next_attempt_at", "created_at")
+    chosen = sa_select(notifications.c.id, *(bindparam(name, type_=table.c[name].type) for name in given)).where(
+        notifications.c.origin == bindparam("origin"), notifications.c.username == bindparam("username")
+    )
+    stmt = dialect_insert(dialect, table).from_select(["notification_id", *given], chosen)
+    return stmt.on_conflict_do_nothing(index_elements=["notification_id", "channel"])
 
 
 # ---- what a user reads -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.status import DECIDED
+from models.batch import Batch
 from models.db import dialect_insert, dialect_of
 from models.tables import ProblemRow, ProjectRow, StepRow, TotalRow
 
@@ -77,12 +78,11 @@ def difference(new: Totals, old: Totals) -> Totals:
     return {k: v for k, v in moved.items() if v}
 
 
-async def add(session: AsyncSession, change: Totals) -> None:
-    """Add to the totals; in key order, so that two transactions never wait on each other in a cycle."""
-    if not change:
-        return
+def add(batch: Batch, change: Totals) -> None:
+    """Add to the totals (queued in `batch`); in key order, so that two transactions never wait on
+    each other in a cycle."""
     rows = [{"name": n, "key": k, "value": v} for (n, k), v in sorted(change.items())]
-    await session.execute(_add_statement(dialect_of(session)), rows)
+    batch.add(_add_statement(dialect_of(batch.session)), rows)
 
 
 @cache
@@ -158,4 +158,6 @@ async def from_rows(session: AsyncSession) -> Totals:
 async def recount(session: AsyncSession) -> None:
     """Write the totals afresh from every row (the caller commits)."""
     await session.execute(delete(TotalRow))
-    await add(session, await from_rows(session))
+    batch = Batch(session)
+    add(batch, await from_rows(session))
+    await batch.send()
