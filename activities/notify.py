@@ -27,7 +27,7 @@ from domain.calendar import WorkCalendar
 from models.batch import Batch
 from models.calendar_store import CalendarSource
 from models.deliveries import Outgoing, claim, digest_of, due_deliveries, release, release_claim, settle
-from models.notification_store import takes, write_notifications
+from models.notification_store import recipients, takes, write_notifications
 
 log = structlog.get_logger("approvals.notify")
 
@@ -199,8 +199,10 @@ class Digester:
             if digest.empty:
                 return 0
             now = datetime.now(UTC)
+            notice = digest.notice(now)
+            users = await recipients(session, notice.audiences)
             batch = Batch(session)
-            written = await write_notifications(batch, [digest.notice(now)], None, self._channels, now)
+            written = await write_notifications(batch, [notice], None, self._channels, now, users)
             await batch.send()
             await session.commit()
         return written

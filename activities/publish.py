@@ -32,7 +32,7 @@ from models import totals
 from models.batch import Batch
 from models.calendar_store import CalendarSource
 from models.db import dialect_insert, dialect_of
-from models.notification_store import write_notifications
+from models.notification_store import ask_recipients, people_of, write_notifications
 from models.tables import NO_DEADLINE, EventRow, NotificationRow, ProblemRow, ProjectRow, RectificationRow, StepRow
 
 log = structlog.get_logger("approvals.publish")
@@ -127,8 +127,7 @@ class Publisher:
         last = self._written.get(code)
         self._written.forget(code)  # until this write is committed, the read model's state is unknown
         async with self._sessions() as session:
-            written = await write_changes(session, project, now, self._channels, last)
-            await session.commit()
+            written = await write_changes(session, project, now, self._channels, last, commit=True)
         if written is not None:
             self._written.put(code, written)
         self._logged(project, written is not None)
@@ -169,6 +168,7 @@ async def write_changes(
     now: datetime,
     channels: tuple[str, ...] = (),
     last: Written | None = None,
+    commit: bool = False,
 ) -> Written | None:
     """Store the project at its version; a stale write (an older version, or the same version at the
     same or an earlier `now`) changes nothing (None).
@@ -180,14 +180,20 @@ async def write_changes(
 
     `last` is what this worker last committed of the project (activities/written.py). When the
     read model still holds exactly that write (its version and its `now`), only the rows that
-    changed since are written; otherwise every row is. Returns what was written, for the caller
-    to remember after commit.
+    changed since are written; otherwise every row is. With `commit`, a write commits its
+    transaction with its last statements (one round trip fewer; a stale write has nothing to
+    commit). Returns what was written, for the caller to remember after commit.
     """
     table: Table = ProjectRow.__table__  # type: ignore[attr-defined]
     row = project_row(project, now)
     code = project.code
-    if last is not None and not (last.newer(project.version, now) and await _moved_on(session, table, row, last)):
+    told = notices(project, project.pending_events)
+    batch = Batch(session)
+    # Who is told, read in the same round trip as the project row's move (the common case).
+    asked = ask_recipients(batch, (audience for notice in told for audience in notice.audiences))
+    if last is not None and not (last.newer(project.version, now) and await _moved_on(batch, table, row, last)):
         last = None  # someone else wrote it since: what the read model holds is not known here
+    await batch.send()
     if last is None and _never_published(project) and await _inserted(session, table, row):
         before, last = {}, NOTHING  # a new project: no stored row counted for anything
     elif last is None:
@@ -204,7 +210,6 @@ async def write_changes(
         "problems": {p.id: problem_row(code, p) for p in project.problems},
         "rectifications": {r.id: rectification_row(code, r) for r in project.rectifications},
     }
-    batch = Batch(session)
     _upsert(batch, EventRow, [event_row(code, e) for e in project.pending_events])
     if last is None or last.event_seq > project.event_seq:
         seq = project.event_seq
@@ -214,7 +219,7 @@ async def write_changes(
                 col(NotificationRow.project_code) == code, col(NotificationRow.event_seq) > seq
             )
         )
-    await write_notifications(batch, notices(project, project.pending_events), code, channels, now)
+    await write_notifications(batch, told, code, channels, now, people_of(asked))
     for name, ended in (("problems", ProblemRow), ("rectifications", RectificationRow)):
         ids = set(rows[name])
         if last is None or last.gone(name, ids):
@@ -225,7 +230,7 @@ async def write_changes(
     counted = totals.contributions(row, rows["steps"].values(), rows["problems"].values())
     # Last, so that the shared totals' rows stay locked for as short a time as possible.
     totals.add(batch, totals.difference(counted, before))
-    await batch.send()
+    await batch.send(commit=commit)
     return Written.of(project.version, now, project.event_seq, rows, counted)
 
 
@@ -276,14 +281,17 @@ def _insert_new_statement(table: Table, dialect: str) -> Any:
     return dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=["code"]).returning(table.c.code)
 
 
-async def _moved_on(session: AsyncSession, table: Table, row: dict[str, Any], last: Written) -> bool:
-    """Replace the project row only if it still holds `last`'s write (version and time); whether it did.
+async def _moved_on(batch: Batch, table: Table, row: dict[str, Any], last: Written) -> bool:
+    """Replace the project row only if it still holds `last`'s write (version and time); whether it
+    did. Sends the batch, and with it what was queued before.
 
     The row lock this takes also orders concurrent publishes of the project, as the upsert's does.
     """
     values = {k: v for k, v in row.items() if k not in ("code", "created_at")}
     held = {"held_code": row["code"], "held_version": last.version, "held_now": last.now}
-    return (await session.execute(_move_on_statement(table), {**values, **held})).first() is not None
+    moved = batch.ask(_move_on_statement(table), {**values, **held})
+    await batch.send()
+    return bool(moved.rows)
 
 
 @cache

@@ -11,10 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, update
+from sqlalchemy import Select, Table, and_, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from domain.access import Actor
 from domain.notice_texts import CHINESE, ENGLISH, sentence
 from domain.notices import Audience, Notice
-from models.batch import Batch
+from models.batch import Answer, Batch
 from models.db import dialect_insert, dialect_of
 from models.tables import DeliveryRow, NotificationRow, UserRow
 
@@ -72,21 +72,37 @@ def takes(user: UserRow | Person, channel: str) -> bool:
     return user.webhook_enabled and bool(user.mobile)
 
 
-def _audience_condition(audience: Audience) -> ColumnElement[bool]:
-    bound = audience.model_dump(exclude_none=True)
-    return and_(*(getattr(UserRow, field) == value for field, value in bound.items()))
-
-
 async def recipients(session: AsyncSession, audiences: Iterable[Audience]) -> list[Person]:
-    """The active users any of the audiences describes (their columns only: no ORM objects)."""
-    wanted = list(dict.fromkeys(audiences))
+    """The active users any of the audiences describes."""
+    batch = Batch(session)
+    people = ask_recipients(batch, audiences)
+    await batch.send()
+    return people_of(people)
+
+
+def ask_recipients(batch: Batch, audiences: Iterable[Audience]) -> Answer | None:
+    """Queue the query for the active users any of the audiences describes (None: no audience)."""
+    wanted = [a.model_dump(mode="json", exclude_none=True) for a in dict.fromkeys(audiences)]
     if not wanted:
-        return []
-    stmt = PEOPLE.where(col(UserRow.active), or_(*(_audience_condition(a) for a in wanted)))
-    return [Person(*row) for row in await session.execute(stmt)]
+        return None
+    shapes = tuple(tuple(bound) for bound in wanted)
+    params = {f"{field}_{n}": value for n, bound in enumerate(wanted) for field, value in bound.items()}
+    return batch.ask(_people_statement(shapes), params)
 
 
-PEOPLE = sa_select(*(col(getattr(UserRow, name)) for name in Person._fields))
+def people_of(answer: Answer | None) -> list[Person]:
+    return [] if answer is None else [Person(*row) for row in answer.rows]
+
+
+@lru_cache(maxsize=256)
+def _people_statement(shapes: tuple[tuple[str, ...], ...]) -> Select[Any]:
+    """The users matching any audience of these shapes (the fields each binds), values as parameters
+    named field_n: one statement per shape, built and compiled once, whatever the values."""
+    users: Table = UserRow.__table__  # type: ignore[attr-defined]
+    matches = (
+        and_(*(users.c[field] == bindparam(f"{field}_{n}") for field in shape)) for n, shape in enumerate(shapes)
+    )
+    return sa_select(*(users.c[name] for name in Person._fields)).where(users.c.active, or_(*matches))
 
 
 async def write_notifications(
@@ -95,13 +111,14 @@ async def write_notifications(
     project_code: str | None,
     channels: Iterable[str],
     now: datetime,
+    users: list[Person],
 ) -> int:
-    """Queue one notification per notice and user, and a delivery per channel the user takes (only
-    the channels the service has configured), in `batch`; how many notifications. Idempotent: a
-    repeat rewrites the same notifications and keeps their deliveries."""
+    """Queue one notification per notice and user (among `users`, the recipients of the notices'
+    audiences), and a delivery per channel the user takes (only the channels the service has
+    configured), in `batch`; how many notifications. Idempotent: a repeat rewrites the same
+    notifications and keeps their deliveries."""
     if not notices:
         return 0
-    users = await recipients(batch.session, (a for n in notices for a in n.audiences))
     people = [(user, as_actor(user)) for user in users]
     rows: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
