@@ -26,7 +26,8 @@ from domain.project import OpenProblem, Project
 from launch.databases import create_database, drop_database, migrate
 from models import totals
 from models.db import make_engine, session_factory
-from models.tables import EventRow, ProblemRow, ProjectRow, StepRow
+from models.seed import seed_demo_users
+from models.tables import DeliveryRow, EventRow, NotificationRow, ProblemRow, ProjectRow, StepRow, UserRow
 from settings import Settings
 from tests.domain.support import OWNER, new_project
 
@@ -84,8 +85,7 @@ async def write_remembered(settings: Settings, project: Project, version: int, l
     engine = make_engine(settings.database_url)
     async with session_factory(engine)() as db:
         project.version = version
-        written = await write_changes(db, project, NOW, (), last)
-        await db.commit()
+        written = await write_changes(db, project, NOW, (), last, commit=True)  # read below from elsewhere
     await engine.dispose()
     return written
 
@@ -291,3 +291,39 @@ async def test_a_new_projects_first_write_retried_after_its_commit_changes_nothi
     await db.commit()
     assert await totals.read(db) == counted
     assert {k: v for k, v in counted.items() if v} == await totals.from_rows(db)
+
+
+async def test_a_publish_writes_each_notice_once_per_reader_with_a_delivery_per_channel_taken(
+    fresh_db: AsyncSession,
+) -> None:
+    """The notices of a publish reach their readers with one delivery per channel each reader takes;
+    the same write retried later (its commit's answer lost) keeps them, message ids and all."""
+    db = fresh_db
+    await seed_demo_users(db, "not-used")
+    await db.execute(update(UserRow).where(col(UserRow.username) == "agent-1").values(webhook_enabled=False))
+    await db.commit()
+    project = new_project()
+    project.version = 1
+    first = await write_changes(db, project, NOW, ("email", "webhook"), commit=True)
+    project.pending_events = []
+    project.act(OpenProblem(actor=OWNER, summary="the site plan is stuck"), NOW + timedelta(minutes=1))
+    project.version = 2
+    raised = project.model_copy(deep=True)
+    assert await write_changes(db, project, NOW + timedelta(minutes=1), ("email", "webhook"), first, commit=True)
+
+    async def deliveries() -> dict[tuple[str, str], str]:
+        rows = await db.execute(
+            select(NotificationRow.username, DeliveryRow.channel, DeliveryRow.message_id)
+            .join(NotificationRow, col(NotificationRow.id) == col(DeliveryRow.notification_id))
+            .where(col(NotificationRow.project_code) == project.code, col(NotificationRow.kind) == "problem_raised")
+        )
+        return {(user, channel): message for user, channel, message in rows.all()}
+
+    sent = await deliveries()
+    readers = {user for user, _ in sent}
+    assert "agent-1" in readers and "owner-a" not in readers  # the deputy is told; the one who raised it is not
+    assert {channel for user, channel in sent if user == "agent-1"} == {"email"}  # its webhook is off
+    assert all((user, "webhook") in sent for user in readers - {"agent-1"})
+    raised.version = 3  # the same write retried at a newer version: nothing twice, nothing new
+    assert await write_changes(db, raised, NOW + timedelta(minutes=2), ("email", "webhook"), commit=True)
+    assert await deliveries() == sent
