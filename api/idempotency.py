@@ -65,6 +65,9 @@ class IdempotencyMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         key = headers.get("idempotency-key")
         services = scope["app"].state.services
+        # Every statement here stands alone, so each commits on its own (no BEGIN, no COMMIT):
+        # the claim is one round trip before the request runs (models/db.py, reader_factory).
+        sessions = services.readers or services.sessions
         # No key, nothing to record: the token is read (again) only for a request that has one.
         username = _caller(headers.get("authorization", ""), services.settings.secret_key) if key else None
         if not key or username is None:
@@ -79,7 +82,7 @@ class IdempotencyMiddleware:
         fingerprint = request_fingerprint(scope["method"], scope["path"], body)
         stale_after = timedelta(seconds=services.settings.update_wait_seconds + CLAIM_MARGIN_SECONDS)
         try:
-            first = await self._claim(services.sessions, username, key, fingerprint, stale_after)
+            first = await self._claim(sessions, username, key, fingerprint, stale_after)
         except DATABASE_DOWN:
             await database_unavailable()(scope, receive, send)
             return
@@ -103,7 +106,7 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_body, capture)
         finally:
             try:
-                await self._finish(services.sessions, username, key, captured)
+                await self._finish(sessions, username, key, captured)
             except DATABASE_DOWN:
                 # The answer has gone out; the unfinished claim is taken over once it is stale.
                 log.warning("idempotency_not_recorded", key_owner=username, status=captured.status)

@@ -7,14 +7,14 @@ session, each statement costs SQLAlchemy's execution and a round trip to the dat
 PostgreSQL a `Batch` sends what was queued in one psycopg pipeline, as SQL compiled once per
 statement and set of columns, with the values bound by the columns' own types (the conversions
 SQLAlchemy applies); elsewhere (SQLite) it executes them one after another through the session.
-Either way they run in the session's transaction. Statements are queued as built once (kept by
-their builders): each is compiled once per set of columns and kept.
+Either way they run in the session's transaction. Queue statements built once (their builders
+keep them): each is compiled once per set of columns and the compiled form kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Insert, Select, Update
@@ -89,7 +89,7 @@ class Batch:
                 answer.rows = list(await cursor.fetchall())
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _compiled(statement: Statement, dialect: Dialect, keys: tuple[str, ...]) -> tuple[str, Callable[[Row], Row]]:
     """The statement's SQL for rows with these keys, and how to turn a row into its parameters."""
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
