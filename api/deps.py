@@ -30,6 +30,7 @@ from domain.codes import validate_project_code
 from models.calendar_store import CalendarSource
 from models.catalog_store import catalog_source
 from models.kept import Kept
+from models.notification_store import as_actor
 from models.storage import Storage
 from models.tables import ProblemRow, RectificationRow, UserRow
 from settings import Settings
@@ -131,15 +132,7 @@ UserDep = Annotated[UserRow, Depends(current_user)]
 
 def actor_of(user: UserRow) -> Actor:
     """The caller as the rules see them."""
-    return Actor.model_validate(
-        {
-            "username": user.username,
-            "role": user.role,
-            "department": user.department,
-            "stage": user.stage,
-            "organisation": user.organisation,
-        }
-    )
+    return as_actor(user)
 
 
 def allowed(action: str) -> Any:

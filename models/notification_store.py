@@ -52,7 +52,7 @@ class Person(NamedTuple):
     webhook_enabled: bool
 
 
-def as_actor(user: Person) -> Actor:
+def as_actor(user: UserRow | Person) -> Actor:
     """A user as the rules see people."""
     return Actor(
         username=user.username,
