@@ -202,7 +202,6 @@ class Digester:
             notice = digest.notice(now)
             users = await recipients(session, notice.audiences)
             batch = Batch(session)
-            written = await write_notifications(batch, [notice], None, self._channels, now, users)
-            await batch.send()
-            await session.commit()
+            written = write_notifications(batch, [notice], None, self._channels, now, users)
+            await batch.send(commit=True)
         return written

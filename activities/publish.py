@@ -29,7 +29,7 @@ from domain.notices import notices
 from domain.project import Event, Problem, Project, Rectification, Step
 from domain.project.timing import horizon
 from models import totals
-from models.batch import Batch
+from models.batch import Answer, Batch
 from models.calendar_store import CalendarSource
 from models.db import dialect_insert, dialect_of
 from models.notification_store import ask_recipients, people_of, write_notifications
@@ -191,9 +191,10 @@ async def write_changes(
     batch = Batch(session)
     # Who is told, read in the same round trip as the project row's move (the common case).
     asked = ask_recipients(batch, (audience for notice in told for audience in notice.audiences))
-    if last is not None and not (last.newer(project.version, now) and await _moved_on(batch, table, row, last)):
-        last = None  # someone else wrote it since: what the read model holds is not known here
+    moved = _move_on(batch, table, row, last) if last is not None and last.newer(project.version, now) else None
     await batch.send()
+    if moved is None or not moved.rows:
+        last = None  # someone else wrote it since: what the read model holds is not known here
     if last is None and _never_published(project) and await _inserted(session, table, row):
         before, last = {}, NOTHING  # a new project: no stored row counted for anything
     elif last is None:
@@ -219,7 +220,7 @@ async def write_changes(
                 col(NotificationRow.project_code) == code, col(NotificationRow.event_seq) > seq
             )
         )
-    await write_notifications(batch, told, code, channels, now, people_of(asked))
+    write_notifications(batch, told, code, channels, now, people_of(asked))
     for name, ended in (("problems", ProblemRow), ("rectifications", RectificationRow)):
         ids = set(rows[name])
         if last is None or last.gone(name, ids):
@@ -281,17 +282,15 @@ def _insert_new_statement(table: Table, dialect: str) -> Any:
     return dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=["code"]).returning(table.c.code)
 
 
-async def _moved_on(batch: Batch, table: Table, row: dict[str, Any], last: Written) -> bool:
-    """Replace the project row only if it still holds `last`'s write (version and time); whether it
-    did. Sends the batch, and with it what was queued before.
+def _move_on(batch: Batch, table: Table, row: dict[str, Any], last: Written) -> Answer:
+    """Queue the project row's replacement, only if it still holds `last`'s write (version and
+    time); the answer has a row when it did.
 
     The row lock this takes also orders concurrent publishes of the project, as the upsert's does.
     """
     values = {k: v for k, v in row.items() if k not in ("code", "created_at")}
     held = {"held_code": row["code"], "held_version": last.version, "held_now": last.now}
-    moved = batch.ask(_move_on_statement(table), {**values, **held})
-    await batch.send()
-    return bool(moved.rows)
+    return batch.ask(_move_on_statement(table), {**values, **held})
 
 
 @cache

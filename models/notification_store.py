@@ -105,7 +105,7 @@ def _people_statement(shapes: tuple[tuple[str, ...], ...]) -> Select[Any]:
     return sa_select(*(users.c[name] for name in Person._fields)).where(users.c.active, or_(*matches))
 
 
-async def write_notifications(
+def write_notifications(
     batch: Batch,
     notices: Sequence[Notice],
     project_code: str | None,
