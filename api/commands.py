@@ -32,7 +32,7 @@ from api.schemas import ActionOut
 from domain.access import Actor
 from domain.catalog import Catalog
 from domain.codes import make_project_code, validate_credit_code, validate_region_code
-from domain.project import Action, ActionResult, CreateProject, Opened, ProjectInput
+from domain.project import REST_LIMIT, Action, ActionResult, CreateProject, Opened, ProjectInput
 from domain.status import LIVE
 from models.db import insert
 from models.tables import CodeSerialRow, IssuedCodeRow, ProjectRow, UserRow
@@ -138,7 +138,7 @@ class Commands:
         )
         start = WithStartWorkflowOperation(
             ProjectWorkflow.run,
-            ProjectInput(create=create),
+            ProjectInput(create=create, rest_limit=REST_LIMIT),
             id=code,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

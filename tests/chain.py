@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio.client import Client
+
 from bench.chain import movable, next_move
 from bench.chain import steps as steps  # the tests take it from here, with the other helpers
+from domain.access import Actor
+from domain.catalog import default_catalog
+from domain.codes import make_project_code
+from domain.project import CreateProject, Opened, ProjectInput
 from models.seed import ORG_A, ORG_B
 from tests.conftest import Api
+from workflows.project import ProjectWorkflow
 
 ORGS = {"owner-a": ORG_A, "owner-b": ORG_B}
 
@@ -20,6 +27,27 @@ async def create(api: Api, category: str = "general", owner: str = "owner-a", **
     assert r.status_code == 201, r.text
     created: dict[str, Any] = r.json()
     return created
+
+
+async def started(client: Client, task_queue: str, serial: int, category: str = "general", **limits: int) -> str:
+    """A project of owner-a started on Temporal as the API starts one, but with the input's `limits`
+    (`history_limit`, `rest_limit`) chosen, and visible once its `opened` update has answered;
+    its code (region 310116, which the API's creations here do not use)."""
+    code = make_project_code(2026, "310116", "01", "01", serial)
+    create = CreateProject(
+        code=code,
+        name=f"{category} project started directly",
+        category=next(c for c in default_catalog().categories if c.key == category),
+        owner_org=ORG_A,
+        agent="agent-1",
+        region_code="310116",
+        investment_wan=500,
+        actor=Actor(username="owner-a", role="owner", organisation=ORG_A),
+    )
+    inp = ProjectInput(create=create, **limits)
+    handle = await client.start_workflow(ProjectWorkflow.run, inp, id=code, task_queue=task_queue)
+    await handle.execute_update(ProjectWorkflow.opened, Opened(requested_by="test"))
+    return code
 
 
 async def view(api: Api, code: str, as_user: str = "office-1") -> dict[str, Any]:

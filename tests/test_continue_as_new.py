@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlmodel import col, delete
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.chain import movable, next_move
-from domain.access import Actor
-from domain.catalog import default_catalog
-from domain.codes import make_project_code
-from domain.project import CreateProject, Opened, Project, ProjectInput
+from domain.project import REST_LIMIT, Project
 from models.db import make_engine, session_factory
-from models.seed import ORG_A
 from models.tables import IdempotencyRow
 from settings import Settings
-from tests.chain import create, steps, view, walk
+from tests.chain import create, started, steps, view, walk
 from tests.conftest import Api, eventually
 from workflows.project import REST_HISTORY_LIMIT, ProjectWorkflow
 
@@ -25,27 +23,9 @@ HISTORY_LIMIT_HERE = 12
 
 
 async def test_project_survives_continue_as_new(api: Api, temporal_client: Client, settings: Settings) -> None:
-    # A history limit under the rest limit: each run ends at the hard limit, whether at rest or not.
-    assert HISTORY_LIMIT_HERE < REST_HISTORY_LIMIT
-    code = make_project_code(2026, "310116", "01", "01", 1)
-    create = CreateProject(
-        code=code,
-        name="long-lived project",
-        category=next(c for c in default_catalog().categories if c.key == "general"),
-        owner_org=ORG_A,
-        agent="agent-1",
-        region_code="310116",
-        investment_wan=500,
-        actor=Actor(username="owner-a", role="owner", organisation=ORG_A),
-    )
-    handle = await temporal_client.start_workflow(
-        ProjectWorkflow.run,
-        ProjectInput(create=create, history_limit=HISTORY_LIMIT_HERE),
-        id=code,
-        task_queue=settings.task_queue,
-    )
-    await handle.execute_update(ProjectWorkflow.opened, Opened(requested_by="test"))
-    first_run = handle.result_run_id
+    # No rest limit within reach: each run ends at the hard limit, whether at rest or not.
+    code = await started(temporal_client, settings.task_queue, 1, history_limit=HISTORY_LIMIT_HERE, rest_limit=10_000)
+    first_run = (await temporal_client.get_workflow_handle(code).describe()).run_id
 
     done = await walk(api, code)
 
@@ -53,7 +33,6 @@ async def test_project_survives_continue_as_new(api: Api, temporal_client: Clien
     assert all(s["status"] in ("approved", "verified") for s in steps(done).values())
     history = await temporal_client.get_workflow_handle(code, run_id=first_run).fetch_history()
     assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-    assert len(history.events) <= REST_HISTORY_LIMIT  # ended by the hard limit, not at rest
 
     async def published() -> Project:
         # The last publish may still be on its way when the walk reads the completed view.
@@ -71,7 +50,7 @@ async def test_project_at_rest_continues_as_new_and_a_retry_acts_once(
 ) -> None:
     """Going to sleep with a history past the rest limit starts a new run; an update answered in the
     old run, retried in the new one (its answer lost before the API recorded it), acts once."""
-    code = (await create(api))["code"]
+    code = await started(temporal_client, settings.task_queue, 2, rest_limit=REST_HISTORY_LIMIT)
     handle = temporal_client.get_workflow_handle(code)
     first_run = (await handle.describe()).run_id
     submit = next_move(movable(await view(api, code))[0])
@@ -115,3 +94,13 @@ async def test_project_at_rest_continues_as_new_and_a_retry_acts_once(
     # The new run carried the published state: it wrote nothing as it started, nor for the retry.
     assert (await view(api, code))["version"] == acknowledged
     assert (await handle.query(ProjectWorkflow.state)).version == acknowledged
+
+
+async def test_a_project_created_through_the_api_rests_in_its_run_up_to_the_rest_limit(
+    api: Api, temporal_client: Client
+) -> None:
+    code = (await create(api))["code"]
+    history = await temporal_client.get_workflow_handle(code).fetch_history()
+    started_with = history.events[0].workflow_execution_started_event_attributes.input.payloads[0].data
+    assert json.loads(started_with)["rest_limit"] == REST_LIMIT
+    assert REST_LIMIT > REST_HISTORY_LIMIT  # the limit of the runs started before it was an input

@@ -12,12 +12,13 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from tests.chain import create, walk
+from settings import Settings
+from tests.chain import create, started, walk
 from tests.conftest import Api, eventually
 from workflows.calendar import CalendarRolloutWorkflow
 from workflows.documents import DocumentCleanupWorkflow
 from workflows.notifications import DailyDigestWorkflow, NotificationDispatcherWorkflow
-from workflows.project import ProjectWorkflow
+from workflows.project import REST_HISTORY_LIMIT, ProjectWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
 WORKFLOW_TYPES = {"Project", "CalendarRollout", "DocumentCleanup", "NotificationDispatcher", "DailyDigest"}
@@ -53,10 +54,11 @@ async def test_saved_history_replays(name: str, text: str) -> None:
     assert result.replay_failure is None, result.replay_failure
 
 
-async def test_this_runs_histories_replay(api: Api, temporal_client: Client) -> None:
+async def test_this_runs_histories_replay(api: Api, temporal_client: Client, settings: Settings) -> None:
     withdrawn = (await create(api))["code"]
     await api.post(f"/projects/{withdrawn}/withdraw", "owner-a", json={"reason": "replay check"})
-    completed = (await create(api, "low_risk"))["code"]
+    # Resting in new runs past 20 events, as projects did before the rest limit was an input.
+    completed = await started(temporal_client, settings.task_queue, 3, "low_risk", rest_limit=REST_HISTORY_LIMIT)
     assert (await walk(api, completed))["status"] == "completed"
 
     async def every_run() -> list[tuple[str, str]]:

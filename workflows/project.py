@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.clock import Counting
     from domain.errors import ActionRefused
     from domain.project import (
+        REST_LIMIT_BEFORE,
         Action,
         ActionResult,
         AnsweredUpdate,
@@ -58,10 +59,11 @@ ONE_WAY_PUBLISH = "one-way-publish"
 # One activity times the stale clocks, applies the timings to its copy and writes it, answering
 # the timings. It also stands for the three patches above, so a new project records one patch.
 ONE_PUBLISH = "one-publish"
-# A project at rest with a history longer than this continues as new, so that a wake-up of a
-# project not in the worker's cache replays a few events, not its whole past (docs/architecture.md).
+# A project at rest with a history longer than its input's `rest_limit` continues as new, so that a
+# wake-up of a project not in the worker's cache replays a short run, not its whole past
+# (docs/architecture.md).
 REST_BETWEEN_RUNS = "rest-between-runs"
-REST_HISTORY_LIMIT = 20
+REST_HISTORY_LIMIT = REST_LIMIT_BEFORE
 # Answered updates carried to the next run: long enough for any client's retry.
 ANSWERS_KEPT_FOR = timedelta(days=1)
 ANSWERS_KEPT = 100
@@ -130,7 +132,7 @@ class ProjectWorkflow:
 
     def _rest_due(self, inp: ProjectInput) -> bool:
         """Going to sleep with a history worth starting afresh (a run of this code: no marker)."""
-        if workflow.info().get_current_history_length() <= REST_HISTORY_LIMIT:
+        if workflow.info().get_current_history_length() <= inp.rest_limit:
             return False
         return inp.published or workflow.patched(REST_BETWEEN_RUNS)
 
@@ -139,7 +141,13 @@ class ProjectWorkflow:
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self.lock.locked())
         since = workflow.now() - ANSWERS_KEPT_FOR
         recent = sorted((a for a in self.answered.values() if a.at > since), key=lambda a: a.at)[-ANSWERS_KEPT:]
-        carried = ProjectInput(resume=self.project, history_limit=inp.history_limit, published=True, answered=recent)
+        carried = ProjectInput(
+            resume=self.project,
+            history_limit=inp.history_limit,
+            rest_limit=inp.rest_limit,
+            published=True,
+            answered=recent,
+        )
         workflow.continue_as_new(carried)
 
     def _answered_before(self) -> ActionResult | None:

@@ -23,6 +23,12 @@ from domain.project.views import ActionResult, StepView, step_view
 
 # Past this many history events the project workflow continues as new, carrying its state.
 HISTORY_LIMIT = 8000
+# A run going to rest past this many events continues as new (workflows/project.py): often enough
+# that a worker which lost the project from its cache replays a short run, rarely enough that a
+# busy project (a ladder climbing every working day) does not start a run at every second rest.
+REST_LIMIT = 100
+# The rest limit of a run whose input names none: runs started before it was part of the input.
+REST_LIMIT_BEFORE = 20
 # What a new project takes from its creation request as it is.
 COPIED_ON_CREATION = {"code", "name", "owner_org", "agent", "region_code", "investment_wan", "key_project"}
 
@@ -136,6 +142,7 @@ class ProjectInput(BaseModel):
     create: CreateProject | None = None
     resume: Project | None = None
     history_limit: int = HISTORY_LIMIT
+    rest_limit: int = REST_LIMIT_BEFORE  # new projects get REST_LIMIT (api/commands.py)
     # The resumed state is already in the read model: the new run does not write it again.
     published: bool = False
     # Updates answered lately, so that a retry landing on the new run acts once (Temporal
