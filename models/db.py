@@ -70,7 +70,7 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
 
 def _check_open(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """The pool's check of a PostgreSQL connection it hands out, without a round trip (a ping costs
-    one, a sixth of a one-row read's CPU in the API). A server that restarted, or ended the session,
+    one, a tenth to a sixth of a read's CPU in the API). A server that restarted, or ended the session,
     has closed the socket: reading what waits on it (its farewell message, then the end) finds that,
     and the pool then drops every connection older than now and opens a new one. A connection lost
     without a word, as a network may drop one, is found by its first statement instead, which fails

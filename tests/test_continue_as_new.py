@@ -10,13 +10,13 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.chain import movable, next_move
-from domain.project import REST_LIMIT, Project
+from domain.project import REST_LIMIT, REST_LIMIT_BEFORE, Project
 from models.db import make_engine, session_factory
 from models.tables import IdempotencyRow
 from settings import Settings
 from tests.chain import create, started, steps, view, walk
 from tests.conftest import Api, eventually
-from workflows.project import REST_HISTORY_LIMIT, ProjectWorkflow
+from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 HISTORY_LIMIT_HERE = 12
@@ -33,6 +33,7 @@ async def test_project_survives_continue_as_new(api: Api, temporal_client: Clien
     assert all(s["status"] in ("approved", "verified") for s in steps(done).values())
     history = await temporal_client.get_workflow_handle(code, run_id=first_run).fetch_history()
     assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    assert len(history.events) > HISTORY_LIMIT_HERE  # ended by the hard limit: the rest limit is out of reach
 
     async def published() -> Project:
         # The last publish may still be on its way when the walk reads the completed view.
@@ -50,7 +51,7 @@ async def test_project_at_rest_continues_as_new_and_a_retry_acts_once(
 ) -> None:
     """Going to sleep with a history past the rest limit starts a new run; an update answered in the
     old run, retried in the new one (its answer lost before the API recorded it), acts once."""
-    code = await started(temporal_client, settings.task_queue, 2, rest_limit=REST_HISTORY_LIMIT)
+    code = await started(temporal_client, settings.task_queue, 2, rest_limit=REST_LIMIT_BEFORE)
     handle = temporal_client.get_workflow_handle(code)
     first_run = (await handle.describe()).run_id
     submit = next_move(movable(await view(api, code))[0])
@@ -75,7 +76,7 @@ async def test_project_at_rest_continues_as_new_and_a_retry_acts_once(
 
     await eventually(continued, within=10)
     old = await temporal_client.get_workflow_handle(code, run_id=first_run).fetch_history()
-    assert len(old.events) > REST_HISTORY_LIMIT
+    assert len(old.events) > REST_LIMIT_BEFORE
     assert old.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 
     # The API lost its record of the answer (it died before writing it): the retry reaches the new run.
@@ -103,4 +104,4 @@ async def test_a_project_created_through_the_api_rests_in_its_run_up_to_the_rest
     history = await temporal_client.get_workflow_handle(code).fetch_history()
     started_with = history.events[0].workflow_execution_started_event_attributes.input.payloads[0].data
     assert json.loads(started_with)["rest_limit"] == REST_LIMIT
-    assert REST_LIMIT > REST_HISTORY_LIMIT  # the limit of the runs started before it was an input
+    assert REST_LIMIT > REST_LIMIT_BEFORE  # the limit of the runs started before it was an input

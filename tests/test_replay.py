@@ -12,13 +12,14 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from domain.project import REST_LIMIT_BEFORE
 from settings import Settings
 from tests.chain import create, started, walk
 from tests.conftest import Api, eventually
 from workflows.calendar import CalendarRolloutWorkflow
 from workflows.documents import DocumentCleanupWorkflow
 from workflows.notifications import DailyDigestWorkflow, NotificationDispatcherWorkflow
-from workflows.project import REST_HISTORY_LIMIT, ProjectWorkflow
+from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).with_name("histories")
 WORKFLOW_TYPES = {"Project", "CalendarRollout", "DocumentCleanup", "NotificationDispatcher", "DailyDigest"}
@@ -58,7 +59,7 @@ async def test_this_runs_histories_replay(api: Api, temporal_client: Client, set
     withdrawn = (await create(api))["code"]
     await api.post(f"/projects/{withdrawn}/withdraw", "owner-a", json={"reason": "replay check"})
     # Resting in new runs past 20 events, as projects did before the rest limit was an input.
-    completed = await started(temporal_client, settings.task_queue, 3, "low_risk", rest_limit=REST_HISTORY_LIMIT)
+    completed = await started(temporal_client, settings.task_queue, 3, "low_risk", rest_limit=REST_LIMIT_BEFORE)
     assert (await walk(api, completed))["status"] == "completed"
 
     async def every_run() -> list[tuple[str, str]]:

@@ -27,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.clock import Counting
     from domain.errors import ActionRefused
     from domain.project import (
-        REST_LIMIT_BEFORE,
         Action,
         ActionResult,
         AnsweredUpdate,
@@ -63,7 +62,6 @@ ONE_PUBLISH = "one-publish"
 # wake-up of a project not in the worker's cache replays a short run, not its whole past
 # (docs/architecture.md).
 REST_BETWEEN_RUNS = "rest-between-runs"
-REST_HISTORY_LIMIT = REST_LIMIT_BEFORE
 # Answered updates carried to the next run: long enough for any client's retry.
 ANSWERS_KEPT_FOR = timedelta(days=1)
 ANSWERS_KEPT = 100
