@@ -50,6 +50,8 @@ class Timings(BaseModel):
     """The timing of each clock asked for."""
 
     timings: list[ClockTiming]
+    # `Publish.rebuilt` given back, so that it is in the history and the run's choices replay the same.
+    rebuilt: bool = False
 
 
 class Publish(BaseModel):
@@ -59,6 +61,8 @@ class Publish(BaseModel):
     project: Project
     now: datetime
     reason: str | None = None
+    # The worker rebuilt the run from its history: it had lost it from its cache.
+    rebuilt: bool = False
 
 
 class StoreProject(BaseModel):
@@ -103,7 +107,7 @@ class Publisher:
         if clocks:
             project.apply_timings(timings, inp.now, inp.reason)
         await self._store(project, inp.now)
-        return Timings(timings=timings)
+        return Timings(timings=timings, rebuilt=inp.rebuilt)
 
     @activity.defn(name="time_clocks")
     async def time_clocks(self, inp: TimeClocks) -> Timings:

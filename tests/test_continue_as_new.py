@@ -10,12 +10,13 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.chain import movable, next_move
-from domain.project import REST_LIMIT, REST_LIMIT_BEFORE, Project
+from domain.project import COLD_REST_LIMIT, REST_LIMIT, REST_LIMIT_BEFORE, Project
 from models.db import make_engine, session_factory
 from models.tables import IdempotencyRow
 from settings import Settings
 from tests.chain import create, started, steps, view, walk
 from tests.conftest import Api, eventually
+from worker import build_worker
 from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -97,6 +98,47 @@ async def test_project_at_rest_continues_as_new_and_a_retry_acts_once(
     assert (await handle.query(ProjectWorkflow.state)).version == acknowledged
 
 
+async def test_a_project_its_worker_lost_continues_as_new_at_its_next_rest_past_the_cold_limit(
+    api: Api, temporal_client: Client, settings: Settings
+) -> None:
+    """The same three moves on two projects: the one served by a worker that keeps no cache is
+    rebuilt from its history at every move and starts a new run as it rests past the cold limit;
+    the one its worker keeps in its cache rests on in its first run."""
+    cacheless = settings.model_copy(
+        update={"task_queue": f"{settings.task_queue}-cacheless", "max_cached_workflows": 0}
+    )
+    limits = {"rest_limit": 10_000, "cold_rest_limit": COLD_REST_LIMIT}
+    async with build_worker(temporal_client, cacheless):
+        lost = await started(temporal_client, cacheless.task_queue, 4, **limits)
+        kept = await started(temporal_client, settings.task_queue, 5, **limits)
+        first_runs = {
+            code: (await temporal_client.get_workflow_handle(code).describe()).run_id for code in (lost, kept)
+        }
+        for code in (lost, kept):
+            for _ in range(3):  # submit, decide, the next step's submission: past the cold limit
+                move = next_move(movable(await view(api, code))[0])
+                assert move is not None
+                r = await api.post(move.path(code), move.user, json=move.body)
+                assert r.status_code == 200, r.text
+
+        async def at_rest(code: str) -> str:
+            described = await temporal_client.get_workflow_handle(code).describe()
+            assert described.raw_description.pending_workflow_task.state == 0  # none scheduled or running
+            return described.run_id
+
+        async def lost_continued() -> None:
+            assert await at_rest(lost) != first_runs[lost]
+
+        await eventually(lost_continued, within=10)
+        assert await eventually(lambda: at_rest(kept), within=10) == first_runs[kept]
+    histories = {
+        code: (await temporal_client.get_workflow_handle(code, run_id=run).fetch_history()).events
+        for code, run in first_runs.items()
+    }
+    assert len(histories[lost]) > COLD_REST_LIMIT and len(histories[kept]) > COLD_REST_LIMIT
+    assert histories[lost][-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+
+
 async def test_a_project_created_through_the_api_rests_in_its_run_up_to_the_rest_limit(
     api: Api, temporal_client: Client
 ) -> None:
@@ -104,4 +146,5 @@ async def test_a_project_created_through_the_api_rests_in_its_run_up_to_the_rest
     history = await temporal_client.get_workflow_handle(code).fetch_history()
     started_with = history.events[0].workflow_execution_started_event_attributes.input.payloads[0].data
     assert json.loads(started_with)["rest_limit"] == REST_LIMIT
+    assert json.loads(started_with)["cold_rest_limit"] == COLD_REST_LIMIT
     assert REST_LIMIT > REST_LIMIT_BEFORE  # the limit of the runs started before it was an input

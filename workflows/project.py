@@ -58,9 +58,9 @@ ONE_WAY_PUBLISH = "one-way-publish"
 # One activity times the stale clocks, applies the timings to its copy and writes it, answering
 # the timings. It also stands for the three patches above, so a new project records one patch.
 ONE_PUBLISH = "one-publish"
-# A project at rest with a history longer than its input's `rest_limit` continues as new, so that a
-# wake-up of a project not in the worker's cache replays a short run, not its whole past
-# (docs/architecture.md).
+# A project at rest with a history longer than its input's `rest_limit` (or its `cold_rest_limit`,
+# once its worker has lost it from its cache) continues as new, so that a wake-up of a project not
+# in the worker's cache replays a short run, not its whole past (docs/architecture.md).
 REST_BETWEEN_RUNS = "rest-between-runs"
 # Answered updates carried to the next run: long enough for any client's retry.
 ANSWERS_KEPT_FOR = timedelta(days=1)
@@ -103,6 +103,10 @@ class ProjectWorkflow:
         # Versions of a continued run grow from the carried one (see `_next_version`).
         self.version_base = self.project.version if inp.published else 0
         self.answered = {answer.update_id: answer for answer in inp.answered}
+        # Built by replaying history: the worker had lost this run from its cache. The workflow
+        # acts on it only as the publish activity recorded it (`cold`), so replays decide the same.
+        self.rebuilt = workflow.unsafe.is_replaying()
+        self.cold = False
 
     @workflow.run
     async def run(self, inp: ProjectInput) -> str:
@@ -130,7 +134,10 @@ class ProjectWorkflow:
 
     def _rest_due(self, inp: ProjectInput) -> bool:
         """Going to sleep with a history worth starting afresh (a run of this code: no marker)."""
-        if workflow.info().get_current_history_length() <= inp.rest_limit:
+        length = workflow.info().get_current_history_length()
+        if inp.cold_rest_limit is not None and self.cold and length > inp.cold_rest_limit:
+            return True  # only inputs of this code name a cold limit
+        if length <= inp.rest_limit:
             return False
         return inp.published or workflow.patched(REST_BETWEEN_RUNS)
 
@@ -143,6 +150,7 @@ class ProjectWorkflow:
             resume=self.project,
             history_limit=inp.history_limit,
             rest_limit=inp.rest_limit,
+            cold_rest_limit=inp.cold_rest_limit,
             published=True,
             answered=recent,
         )
@@ -200,10 +208,11 @@ class ProjectWorkflow:
         self._next_version()
         timed = await workflow.execute_local_activity_method(
             Publisher.publish,
-            Publish(project=self.project, now=now, reason=reason),
+            Publish(project=self.project, now=now, reason=reason, rebuilt=self.rebuilt),
             start_to_close_timeout=LOCAL_TIMEOUT,
             retry_policy=LOCAL_RETRY,
         )
+        self.cold = timed.rebuilt
         if timed_here:
             self.project.apply_timings(timed.timings, now, reason)
         self.project.pending_events = []

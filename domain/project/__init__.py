@@ -29,6 +29,10 @@ HISTORY_LIMIT = 8000
 REST_LIMIT = 100
 # The rest limit of a run whose input names none: runs started before it was part of the input.
 REST_LIMIT_BEFORE = 20
+# A run going to rest past this many events continues as new when its worker had lost it from its
+# cache and rebuilt it from its history: a worker crowded enough to lose it once will likely lose it
+# again, and its next wake-up then replays a short run (workflows/project.py).
+COLD_REST_LIMIT = 20
 # What a new project takes from its creation request as it is.
 COPIED_ON_CREATION = {"code", "name", "owner_org", "agent", "region_code", "investment_wan", "key_project"}
 
@@ -143,6 +147,7 @@ class ProjectInput(BaseModel):
     resume: Project | None = None
     history_limit: int = HISTORY_LIMIT
     rest_limit: int = REST_LIMIT_BEFORE  # new projects get REST_LIMIT (api/commands.py)
+    cold_rest_limit: int | None = None  # new projects get COLD_REST_LIMIT (api/commands.py)
     # The resumed state is already in the read model: the new run does not write it again.
     published: bool = False
     # Updates answered lately, so that a retry landing on the new run acts once (Temporal
