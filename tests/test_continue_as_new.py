@@ -107,10 +107,11 @@ async def test_a_project_its_worker_lost_continues_as_new_at_its_next_rest_past_
     cacheless = settings.model_copy(
         update={"task_queue": f"{settings.task_queue}-cacheless", "max_cached_workflows": 0}
     )
-    limits = {"rest_limit": 10_000, "cold_rest_limit": COLD_REST_LIMIT}
     async with build_worker(temporal_client, cacheless):
-        lost = await started(temporal_client, cacheless.task_queue, 4, **limits)
-        kept = await started(temporal_client, settings.task_queue, 5, **limits)
+        lost, kept = [
+            await started(temporal_client, queue, serial, rest_limit=10_000, cold_rest_limit=COLD_REST_LIMIT)
+            for queue, serial in ((cacheless.task_queue, 4), (settings.task_queue, 5))
+        ]
         first_runs = {
             code: (await temporal_client.get_workflow_handle(code).describe()).run_id for code in (lost, kept)
         }
