@@ -46,7 +46,7 @@ RSS_TARGET_MIB = 500.0
 CATEGORY = "low_risk"
 STEP = "combined_permit"
 LIMIT_DAYS = 2
-SLOWEST_SUBMISSIONS_PER_S = 20.0  # what the compressed day must leave room for
+SLOWEST_SUBMISSIONS_PER_S = 12.0  # what the compressed day must leave room for (16/s seen in a slow phase)
 
 
 def auto_workday(projects: int) -> float:
@@ -210,6 +210,8 @@ def report(f: dict[str, Any]) -> None:
     print(
         f"overdue problem visible after its deadline: {fmt(f['delay'])} (target: all within {ALL_WITHIN_TARGET_S:.0f} s: {met})"
     )
+    if f["deadline_instants"] > 1:
+        print("  the submissions outlasted the compressed day, so the wave is split: pass a longer --workday-seconds")
     print(f"  wave drained {f['drained_s']:.1f} s after the first deadline")
     print(f"  of which timer lateness (opened_at - deadline): {fmt(f['timer_lateness'])}")
     print(f"  the yellow wave one day earlier, lateness: {fmt(f['yellow_lateness'])}")
