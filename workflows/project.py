@@ -146,14 +146,8 @@ class ProjectWorkflow:
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self.lock.locked())
         since = workflow.now() - ANSWERS_KEPT_FOR
         recent = sorted((a for a in self.answered.values() if a.at > since), key=lambda a: a.at)[-ANSWERS_KEPT:]
-        carried = ProjectInput(
-            resume=self.project,
-            history_limit=inp.history_limit,
-            rest_limit=inp.rest_limit,
-            cold_rest_limit=inp.cold_rest_limit,
-            published=True,
-            answered=recent,
-        )
+        # The input as it came, limits included, with the state in place of the creation request.
+        carried = inp.model_copy(update={"create": None, "resume": self.project, "published": True, "answered": recent})
         workflow.continue_as_new(carried)
 
     def _answered_before(self) -> ActionResult | None:
