@@ -505,7 +505,7 @@ def generate(city: City, conn: psycopg.Connection[Any], log: Callable[[str], Non
     seconds = time.monotonic() - began
     log(f"city: analyse after {seconds:.0f} s")
     conn.autocommit = True
-    conn.execute("ANALYZE")
+    conn.execute("VACUUM ANALYZE")  # the visibility map too, or index-only scans read the heap
     return {
         "projects": written["projects"],
         "steps": written["steps"],
