@@ -134,9 +134,9 @@ async def measure(stack: Stack, args: argparse.Namespace, progress: Progress, bu
         poller.stop()
     progress.phase = "figures"
     memory = workers_memory_mib(stack)
-    delays = [poller.seen[c][0] - deadlines[c].timestamp() for c in progress.codes]
-    lateness = [poller.seen[c][1].timestamp() - deadlines[c].timestamp() for c in progress.codes]
-    drained_s = max(seen for seen, _ in poller.seen.values()) - wave_at
+    delays = [poller.seen[c] - deadlines[c].timestamp() for c in progress.codes]
+    lateness = [poller.opened[c].timestamp() - deadlines[c].timestamp() for c in progress.codes]
+    drained_s = max(poller.seen.values()) - wave_at
     peak_mib = max(peak for _, peak in memory.values())
     return {
         "benchmark": "deadline_wave",

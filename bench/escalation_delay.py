@@ -44,7 +44,7 @@ class Progress:
         """Where the run stopped, and the delays of the escalations seen until then."""
         seen = self.poller.seen if self.poller else {}
         deadlines = read_deadlines(stack.database_url)
-        delays = [at - deadlines[code].timestamp() for code, (at, _) in list(seen.items()) if code in deadlines]
+        delays = [at - deadlines[code].timestamp() for code, at in list(seen.items()) if code in deadlines]
         return (
             f"phase {self.phase}: {len(self.codes)} created, {self.submitted} submitted ({self.retried} retried), "
             f"{len(seen)} escalations seen, their delay {fmt(seconds_figures(delays))}; "
@@ -154,7 +154,7 @@ async def measure(stack: Stack, args: argparse.Namespace, progress: Progress, bu
     deadlines = read_deadlines(stack.database_url)
     delays, lateness, lag = [], [], []
     for code in progress.codes:
-        seen_at, opened_at = poller.seen[code]
+        seen_at, opened_at = poller.seen[code], poller.opened[code]
         deadline = deadlines[code].timestamp()
         delays.append(seen_at - deadline)
         lateness.append(opened_at.timestamp() - deadline)
