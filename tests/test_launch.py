@@ -80,6 +80,25 @@ def test_dev_server_keeps_workflows_across_kill_and_restart(tmp_path: Path) -> N
         wait_for_port("127.0.0.1", server.port, timeout=0.3)
 
 
+def go_runtime_of(server: TemporalDevServer) -> dict[str, str]:
+    assert server.process is not None
+    environ = Path(f"/proc/{server.process.pid}/environ").read_bytes().split(b"\0")
+    pairs = dict(entry.decode().split("=", 1) for entry in environ if entry)
+    return {name: pairs.get(name, "") for name in ("GOGC", "GOMEMLIMIT")}
+
+
+def test_dev_server_collects_at_four_times_its_heap_unless_the_environment_says_otherwise(
+    temporal_server: TemporalDevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert go_runtime_of(temporal_server) == {"GOGC": "400", "GOMEMLIMIT": "1GiB"}
+    monkeypatch.setenv("GOGC", "150")
+    server = TemporalDevServer.start()
+    try:
+        assert go_runtime_of(server) == {"GOGC": "150", "GOMEMLIMIT": "1GiB"}
+    finally:
+        server.stop()
+
+
 def test_child_process_runs_from_project_root_with_env_and_log() -> None:
     script = "import os, time; print(os.getcwd(), os.environ['PROBE'], flush=False); time.sleep(60)"
     child = ChildProcess.start([sys.executable, "-c", script], env={"PROBE": "hello"})
