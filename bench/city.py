@@ -503,7 +503,7 @@ def generate(city: City, conn: psycopg.Connection[Any], log: Callable[[str], Non
         cur.executemany(add_totals, [(name, key, value) for (name, key), value in sorted(kept.items())])
         conn.commit()
     seconds = time.monotonic() - began
-    log(f"city: analyse after {seconds:.0f} s")
+    log(f"city: vacuum and analyse after {seconds:.0f} s")
     conn.autocommit = True
     conn.execute("VACUUM ANALYZE")  # the visibility map too, or index-only scans read the heap
     return {
