@@ -138,7 +138,7 @@ class Commands:
         )
         start = WithStartWorkflowOperation(
             ProjectWorkflow.run,
-            ProjectInput(create=create, rest_limit=REST_LIMIT, cold_rest_limit=COLD_REST_LIMIT),
+            ProjectInput(create=create, rest_limit=REST_LIMIT, cold_rest_limit=COLD_REST_LIMIT, colour_searched=False),
             id=code,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

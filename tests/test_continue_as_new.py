@@ -10,7 +10,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.chain import movable, next_move
-from domain.project import COLD_REST_LIMIT, REST_LIMIT, REST_LIMIT_BEFORE, Project
+from domain.project import COLD_REST_LIMIT, REST_LIMIT, REST_LIMIT_BEFORE, Project, ProjectInput
 from models.db import make_engine, session_factory
 from models.tables import IdempotencyRow
 from settings import Settings
@@ -18,6 +18,7 @@ from tests.chain import create, started, steps, view, walk
 from tests.conftest import Api, eventually
 from worker import build_worker
 from workflows.project import ProjectWorkflow
+from workflows.search import COLOUR, STAGE, STATUS, search_attributes
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 HISTORY_LIMIT_HERE = 12
@@ -79,6 +80,11 @@ async def test_project_at_rest_continues_as_new_and_a_retry_acts_once(
     old = await temporal_client.get_workflow_handle(code, run_id=first_run).fetch_history()
     assert len(old.events) > REST_LIMIT_BEFORE
     assert old.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    # Its input predates the colour leaving the search attributes: the old run searched it, the
+    # new one, continued by this code, cleared it as it started.
+    searched = (await temporal_client.get_workflow_handle(code, run_id=first_run).describe()).typed_search_attributes
+    assert searched.get(COLOUR) is not None
+    assert (await handle.describe()).typed_search_attributes.get(COLOUR) is None
 
     # The API lost its record of the answer (it died before writing it): the retry reaches the new run.
     engine = make_engine(settings.database_url)
@@ -149,3 +155,35 @@ async def test_a_project_created_through_the_api_rests_in_its_run_up_to_the_rest
     assert json.loads(started_with)["rest_limit"] == REST_LIMIT
     assert json.loads(started_with)["cold_rest_limit"] == COLD_REST_LIMIT
     assert REST_LIMIT > REST_LIMIT_BEFORE  # the limit of the runs started before it was an input
+
+
+async def test_a_run_continued_from_one_that_searched_the_colour_clears_it_and_goes_on(
+    api: Api, temporal_client: Client, settings: Settings
+) -> None:
+    """A run from before the colour left Temporal's search attributes carries its last colour into the
+    run this code continues it in: that run clears it as it starts, keeps the other attributes, and
+    the project goes on."""
+    code = await started(temporal_client, settings.task_queue, 6)
+    handle = temporal_client.get_workflow_handle(code)
+    state = await handle.query(ProjectWorkflow.state)
+    await handle.terminate("replaced by a run continued from one that searched the colour")
+    stage = state.current_stage.value
+    carried = search_attributes("yellow", state.status, stage, state.category)
+    continued = ProjectInput(
+        resume=state, published=True, rest_limit=REST_LIMIT, cold_rest_limit=COLD_REST_LIMIT, colour_searched=False
+    )
+    await temporal_client.start_workflow(
+        ProjectWorkflow.run, continued, id=code, task_queue=settings.task_queue, search_attributes=carried
+    )
+
+    async def cleared() -> None:
+        attributes = (await temporal_client.get_workflow_handle(code).describe()).typed_search_attributes
+        assert attributes.get(COLOUR) is None
+        assert (attributes.get(STATUS), attributes.get(STAGE)) == (state.status, stage)
+
+    await eventually(cleared, within=10)
+    move = next_move(movable(await view(api, code))[0])
+    assert move is not None
+    r = await api.post(move.path(code), move.user, json=move.body)
+    assert r.status_code == 200, r.text
+    assert (await view(api, code))["version"] > state.version

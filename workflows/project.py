@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
         step_view,
     )
-    from workflows.search import search_attributes
+    from workflows.search import COLOUR, search_attributes
 
 # Patches (docs/architecture.md, "Determinism"); projects started before each keep the old way.
 # No wake-up for a warning already shown; an overdue verification raises a problem.
@@ -97,8 +97,12 @@ class ProjectWorkflow:
         self.flushed = 1 if inp.published else 0
         self.lock = asyncio.Lock()
         self.replan = False
-        # The run carries over its search attributes; a published state's are the ones it has.
+        self.colour_searched = inp.colour_searched
+        # The run carries over its search attributes; a published state's are the ones it has
+        # (but for a colour an earlier run searched, cleared as this one starts).
         self.attributes: TypedSearchAttributes | None = self._attributes() if inp.published else None
+        carried = workflow.info().typed_search_attributes
+        self.colour_carried = not self.colour_searched and carried.get(COLOUR) is not None
         self.one_way = self.one_publish or workflow.patched(ONE_WAY_PUBLISH)
         # Versions of a continued run grow from the carried one (see `_next_version`).
         self.version_base = self.project.version if inp.published else 0
@@ -111,6 +115,8 @@ class ProjectWorkflow:
     @workflow.run
     async def run(self, inp: ProjectInput) -> str:
         timing_v2 = self.one_publish or workflow.patched(TIMING_V2)
+        if self.colour_carried:
+            workflow.upsert_search_attributes([COLOUR.value_unset()])
         await self._commit()
         while not self.project.finished:
             if workflow.info().get_current_history_length() > inp.history_limit:
@@ -147,7 +153,16 @@ class ProjectWorkflow:
         since = workflow.now() - ANSWERS_KEPT_FOR
         recent = sorted((a for a in self.answered.values() if a.at > since), key=lambda a: a.at)[-ANSWERS_KEPT:]
         # The input as it came, limits included, with the state in place of the creation request.
-        carried = inp.model_copy(update={"create": None, "resume": self.project, "published": True, "answered": recent})
+        # The colour leaves the search attributes at the latest here (`ProjectInput.colour_searched`).
+        carried = inp.model_copy(
+            update={
+                "create": None,
+                "resume": self.project,
+                "published": True,
+                "answered": recent,
+                "colour_searched": False,
+            }
+        )
         workflow.continue_as_new(carried)
 
     def _answered_before(self) -> ActionResult | None:
@@ -247,7 +262,8 @@ class ProjectWorkflow:
 
     def _attributes(self) -> TypedSearchAttributes:
         project = self.project
-        return search_attributes(project.colour, project.status, project.current_stage.value, project.category)
+        colour = project.colour if self.colour_searched else None
+        return search_attributes(colour, project.status, project.current_stage.value, project.category)
 
     def _next_version(self) -> None:
         # Versions grow with the history, so a workflow task retried after a timeout publishes

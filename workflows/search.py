@@ -1,6 +1,10 @@
-"""The search attributes projects carry in Temporal (e.g. `ProjectColour = 'red' AND ExecutionStatus =
-'Running'` in its UI: a project's closed runs keep theirs), how the service connects to Temporal, and
-how its schedules are kept. The one place their names are written."""
+"""The search attributes projects carry in Temporal (e.g. `ProjectStatus = 'suspended' AND
+ExecutionStatus = 'Running'` in its UI: a project's closed runs keep theirs), how the service
+connects to Temporal, and how its schedules are kept. The one place their names are written.
+
+The colour is one of them only in runs whose input says so (`ProjectInput.colour_searched`: runs
+started before it left them): it moves with the clock, for every project due at one close at
+once, and the office's own lists filter on it (docs/decisions.md)."""
 
 from __future__ import annotations
 
@@ -17,11 +21,15 @@ CATEGORY = SearchAttributeKey.for_keyword("ProjectCategory")
 SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = (COLOUR, STATUS, STAGE, CATEGORY)
 
 
-def search_attributes(colour: str, status: str, stage: str, category: str) -> TypedSearchAttributes:
-    """The attributes of one project."""
+def search_attributes(colour: str | None, status: str, stage: str, category: str) -> TypedSearchAttributes:
+    """The attributes of one project; its colour only when `colour` is given."""
     values = (colour, status, stage, category)
     return TypedSearchAttributes(
-        [SearchAttributePair(key, value) for key, value in zip(SEARCH_ATTRIBUTES, values, strict=True)]
+        [
+            SearchAttributePair(key, value)
+            for key, value in zip(SEARCH_ATTRIBUTES, values, strict=True)
+            if value is not None
+        ]
     )
 
 

@@ -150,6 +150,10 @@ class ProjectInput(BaseModel):
     cold_rest_limit: int | None = None  # new projects get COLD_REST_LIMIT (api/commands.py)
     # The resumed state is already in the read model: the new run does not write it again.
     published: bool = False
+    # Whether the colour is one of Temporal's search attributes. Inputs of the code that knows this
+    # field leave it out (new projects, and every run continued from now on): it changes for every
+    # project due at one close together, each change a visibility write (docs/decisions.md).
+    colour_searched: bool = True
     # Updates answered lately, so that a retry landing on the new run acts once (Temporal
     # deduplicates update ids within a run only).
     answered: list[AnsweredUpdate] = []
