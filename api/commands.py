@@ -32,7 +32,16 @@ from api.schemas import ActionOut
 from domain.access import Actor
 from domain.catalog import Catalog
 from domain.codes import make_project_code, validate_credit_code, validate_region_code
-from domain.project import COLD_REST_LIMIT, REST_LIMIT, Action, ActionResult, CreateProject, Opened, ProjectInput
+from domain.project import (
+    COLD_REST_LIMIT,
+    GENERATION,
+    REST_LIMIT,
+    Action,
+    ActionResult,
+    CreateProject,
+    Opened,
+    ProjectInput,
+)
 from domain.status import LIVE
 from models.db import insert
 from models.tables import CodeSerialRow, IssuedCodeRow, ProjectRow, UserRow
@@ -138,7 +147,7 @@ class Commands:
         )
         start = WithStartWorkflowOperation(
             ProjectWorkflow.run,
-            ProjectInput(create=create, rest_limit=REST_LIMIT, cold_rest_limit=COLD_REST_LIMIT, colour_searched=False),
+            ProjectInput(create=create, rest_limit=REST_LIMIT, cold_rest_limit=COLD_REST_LIMIT, generation=GENERATION),
             id=code,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

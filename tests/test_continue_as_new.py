@@ -10,7 +10,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.chain import movable, next_move
-from domain.project import COLD_REST_LIMIT, REST_LIMIT, REST_LIMIT_BEFORE, Project, ProjectInput
+from domain.project import COLD_REST_LIMIT, GENERATION, REST_LIMIT, REST_LIMIT_BEFORE, Project, ProjectInput
 from models.db import make_engine, session_factory
 from models.tables import IdempotencyRow
 from settings import Settings
@@ -170,7 +170,7 @@ async def test_a_run_continued_from_one_that_searched_the_colour_clears_it_and_g
     stage = state.current_stage.value
     carried = search_attributes("yellow", state.status, stage, state.category)
     continued = ProjectInput(
-        resume=state, published=True, rest_limit=REST_LIMIT, cold_rest_limit=COLD_REST_LIMIT, colour_searched=False
+        resume=state, published=True, rest_limit=REST_LIMIT, cold_rest_limit=COLD_REST_LIMIT, generation=GENERATION
     )
     await temporal_client.start_workflow(
         ProjectWorkflow.run, continued, id=code, task_queue=settings.task_queue, search_attributes=carried

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.clock import Counting
     from domain.errors import ActionRefused
     from domain.project import (
+        GENERATION,
         Action,
         ActionResult,
         AnsweredUpdate,
@@ -83,9 +84,9 @@ class ProjectWorkflow:
 
     @workflow.init
     def __init__(self, inp: ProjectInput) -> None:
-        # Decided here: the `opened` update publishes before `run` starts. A run that rests
-        # between runs was continued by code that has every patch, so it records none.
-        self.one_publish = inp.published or workflow.patched(ONE_PUBLISH)
+        # Decided here: the `opened` update publishes before `run` starts. A run continued as new,
+        # or started from a later generation's input, has every patch and records none.
+        self.one_publish = inp.every_patch or workflow.patched(ONE_PUBLISH)
         if inp.resume is not None:
             self.project = inp.resume
         else:
@@ -145,7 +146,7 @@ class ProjectWorkflow:
             return True  # only inputs of this code name a cold limit
         if length <= inp.rest_limit:
             return False
-        return inp.published or workflow.patched(REST_BETWEEN_RUNS)
+        return inp.every_patch or workflow.patched(REST_BETWEEN_RUNS)
 
     async def _continue_as_new(self, inp: ProjectInput) -> NoReturn:
         """Once no handler is running and every change is published, go on in a new run."""
@@ -153,14 +154,14 @@ class ProjectWorkflow:
         since = workflow.now() - ANSWERS_KEPT_FOR
         recent = sorted((a for a in self.answered.values() if a.at > since), key=lambda a: a.at)[-ANSWERS_KEPT:]
         # The input as it came, limits included, with the state in place of the creation request.
-        # The colour leaves the search attributes at the latest here (`ProjectInput.colour_searched`).
+        # Written by this code: its generation (the colour leaves the search attributes at the latest here).
         carried = inp.model_copy(
             update={
                 "create": None,
                 "resume": self.project,
                 "published": True,
                 "answered": recent,
-                "colour_searched": False,
+                "generation": GENERATION,
             }
         )
         workflow.continue_as_new(carried)

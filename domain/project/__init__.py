@@ -33,6 +33,8 @@ REST_LIMIT_BEFORE = 20
 # cache and rebuilt it from its history: a worker crowded enough to lose it once will likely lose it
 # again, and its next wake-up then replays a short run (workflows/project.py).
 COLD_REST_LIMIT = 20
+# The generation of the code that writes a project workflow's input (`ProjectInput.generation`).
+GENERATION = 1
 # What a new project takes from its creation request as it is.
 COPIED_ON_CREATION = {"code", "name", "owner_org", "agent", "region_code", "investment_wan", "key_project"}
 
@@ -150,13 +152,26 @@ class ProjectInput(BaseModel):
     cold_rest_limit: int | None = None  # new projects get COLD_REST_LIMIT (api/commands.py)
     # The resumed state is already in the read model: the new run does not write it again.
     published: bool = False
-    # Whether the colour is one of Temporal's search attributes. Inputs of the code that knows this
-    # field leave it out (new projects, and every run continued from now on): it changes for every
-    # project due at one close together, each change a visibility write (docs/decisions.md).
-    colour_searched: bool = True
+    # The code that wrote this input: 0 before generations were counted. From generation 1 a run
+    # has every patch up to `rest-between-runs` without recording them (workflows/project.py: no
+    # marker, no upsert of Temporal's change-version attribute), and the colour is not one of its
+    # search attributes (docs/decisions.md). New projects and every run continued from now on get
+    # `GENERATION`.
+    generation: int = 0
     # Updates answered lately, so that a retry landing on the new run acts once (Temporal
     # deduplicates update ids within a run only).
     answered: list[AnsweredUpdate] = []
+
+    @property
+    def every_patch(self) -> bool:
+        """Written by code that has every patch, which the run then applies without recording them:
+        a run continued as new, or an input of generation 1 or later."""
+        return self.published or self.generation >= 1
+
+    @property
+    def colour_searched(self) -> bool:
+        """Whether the run keeps the project's colour in Temporal's search attributes."""
+        return self.generation < 1
 
 
 class Opened(BaseModel):
