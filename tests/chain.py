@@ -31,8 +31,9 @@ async def create(api: Api, category: str = "general", owner: str = "owner-a", **
 
 async def started(client: Client, task_queue: str, serial: int, category: str = "general", **limits: int) -> str:
     """A project of owner-a started on Temporal as the API starts one, but with the input's `limits`
-    (`history_limit`, `rest_limit`, `cold_rest_limit`) chosen, and visible once its `opened` update has answered;
-    its code (region 310116, which the API's creations here do not use)."""
+    (`history_limit`, `rest_limit`, `cold_rest_limit`, `generation`) chosen, of generation 0 (as
+    inputs were before generations were counted) unless told, and visible once its `opened` update
+    has answered; its code (region 310116, which the API's creations here do not use)."""
     code = make_project_code(2026, "310116", "01", "01", serial)
     create = CreateProject(
         code=code,

@@ -154,7 +154,7 @@ class ProjectWorkflow:
         since = workflow.now() - ANSWERS_KEPT_FOR
         recent = sorted((a for a in self.answered.values() if a.at > since), key=lambda a: a.at)[-ANSWERS_KEPT:]
         # The input as it came, limits included, with the state in place of the creation request.
-        # Written by this code: its generation (the colour leaves the search attributes at the latest here).
+        # Written by this code, so of its generation: a run that still searched the colour stops here.
         carried = inp.model_copy(
             update={
                 "create": None,
