@@ -146,6 +146,60 @@ async def test_a_project_its_worker_lost_continues_as_new_at_its_next_rest_past_
     assert histories[lost][-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 
 
+async def test_a_lost_project_the_clock_alone_moves_rests_in_its_run_until_a_person_acts(
+    api: Api, temporal_client: Client, settings: Settings
+) -> None:
+    """On a worker that keeps no cache, with one-second working days: two projects submitted, then
+    left to the clock (yellow, red, the ladder). The one of generation 1 starts a new run at the
+    first of those rests past the cold limit; the one of this generation rests on in its run, past
+    the cold limit, until a person acts, and the rest after that action starts its new run."""
+    clocked = settings.model_copy(
+        update={"task_queue": f"{settings.task_queue}-clocked", "max_cached_workflows": 0, "workday_seconds": 1.0}
+    )
+    async with build_worker(temporal_client, clocked):
+        before, now = [
+            await started(
+                temporal_client,
+                clocked.task_queue,
+                serial,
+                generation=generation,
+                rest_limit=10_000,
+                cold_rest_limit=COLD_REST_LIMIT,
+            )
+            for serial, generation in ((8, 1), (9, GENERATION))
+        ]
+        submitted_runs = {}
+        for code in (before, now):
+            r = await api.post(f"/projects/{code}/steps/project_approval/submit", "owner-a", json={})
+            assert r.status_code == 200, r.text
+            submitted_runs[code] = (await temporal_client.get_workflow_handle(code).describe()).run_id
+
+        async def climbed(code: str) -> None:  # overdue, and on the ladder's second rung or higher
+            assert [p["level"] >= 2 for p in (await view(api, code))["open_problems"]] == [True]
+
+        await eventually(lambda: climbed(now), within=30)
+        await eventually(lambda: climbed(before), within=10)
+        handle = temporal_client.get_workflow_handle(now)
+        assert (await handle.describe()).run_id == submitted_runs[now]
+        resting = await handle.fetch_history()
+        assert len(resting.events) > COLD_REST_LIMIT
+        old = await temporal_client.get_workflow_handle(before, run_id=submitted_runs[before]).fetch_history()
+        assert old.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+
+        r = await api.post(f"/projects/{now}/problems", "owner-a", json={"summary": "材料已补正，请复核"})
+        assert r.status_code == 201, r.text
+
+        async def continued() -> None:
+            assert (await handle.describe()).run_id != submitted_runs[now]
+
+        await eventually(continued, within=10)
+    first = await temporal_client.get_workflow_handle(now, run_id=submitted_runs[now]).fetch_history()
+    assert first.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    events = (await api.get(f"/projects/{now}/events", "owner-a")).json()
+    raised = [e["detail"]["origin"] for e in events if e["action"] == "problem_raised"]
+    assert raised.count("overdue") == 1 and len(raised) == 2, raised  # the person's problem, once
+
+
 async def test_a_project_created_through_the_api_rests_in_its_run_up_to_the_rest_limit(
     api: Api, temporal_client: Client
 ) -> None:

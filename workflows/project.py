@@ -61,7 +61,8 @@ ONE_WAY_PUBLISH = "one-way-publish"
 ONE_PUBLISH = "one-publish"
 # A project at rest with a history longer than its input's `rest_limit` (or its `cold_rest_limit`,
 # once its worker has lost it from its cache) continues as new, so that a wake-up of a project not
-# in the worker's cache replays a short run, not its whole past (docs/architecture.md).
+# in the worker's cache replays a short run, not its whole past (docs/architecture.md). From
+# generation 2 the cold limit counts only at a rest after a person's action (see `_rest_due`).
 REST_BETWEEN_RUNS = "rest-between-runs"
 # Answered updates carried to the next run: long enough for any client's retry.
 ANSWERS_KEPT_FOR = timedelta(days=1)
@@ -112,6 +113,7 @@ class ProjectWorkflow:
         # acts on it only as the publish activity recorded it (`cold`), so replays decide the same.
         self.rebuilt = workflow.unsafe.is_replaying()
         self.cold = False
+        self.acted_since_rest = False
 
     @workflow.run
     async def run(self, inp: ProjectInput) -> str:
@@ -127,6 +129,7 @@ class ProjectWorkflow:
                 if self._rest_due(inp):
                     await self._continue_as_new(inp)
                 self.replan = False
+                self.acted_since_rest = False
                 timeout = (wake - workflow.now()) if wake else None
                 try:
                     await workflow.wait_condition(lambda: self.replan, timeout=timeout)
@@ -140,9 +143,16 @@ class ProjectWorkflow:
     # ---- continuing as new ------------------------------------------------------------------
 
     def _rest_due(self, inp: ProjectInput) -> bool:
-        """Going to sleep with a history worth starting afresh (a run of this code: no marker)."""
+        """Going to sleep with a history worth starting afresh (a run of this code: no marker).
+
+        From generation 2 a rest after the clock alone acted (a colour, an overdue step, the
+        ladder) keeps to the warm limit even when the worker had lost the project: the clock wakes
+        every project due at the same instant, and a new run each would double that wave's work.
+        The new run waits for the next rest after a person acts, at people's pace.
+        """
         length = workflow.info().get_current_history_length()
-        if inp.cold_rest_limit is not None and self.cold and length > inp.cold_rest_limit:
+        cold = self.cold and (self.acted_since_rest or not inp.quiet_clock_rests)
+        if inp.cold_rest_limit is not None and cold and length > inp.cold_rest_limit:
             return True  # only inputs of this code name a cold limit
         if length <= inp.rest_limit:
             return False
@@ -279,6 +289,7 @@ class ProjectWorkflow:
         if earlier is not None:
             return earlier
         created = await self._change(lambda: self.project.act(action, workflow.now()))
+        self.acted_since_rest = True
         step = None
         if step_key is not None:
             acted_on = self.project.step(step_key)

@@ -34,7 +34,7 @@ REST_LIMIT_BEFORE = 20
 # again, and its next wake-up then replays a short run (workflows/project.py).
 COLD_REST_LIMIT = 20
 # The generation of the code that writes a project workflow's input (`ProjectInput.generation`).
-GENERATION = 1
+GENERATION = 2
 # What a new project takes from its creation request as it is.
 COPIED_ON_CREATION = {"code", "name", "owner_org", "agent", "region_code", "investment_wan", "key_project"}
 
@@ -155,8 +155,9 @@ class ProjectInput(BaseModel):
     # The code that wrote this input: 0 before generations were counted. From generation 1 a run
     # has every patch up to `rest-between-runs` without recording them (workflows/project.py: no
     # marker, no upsert of Temporal's change-version attribute), and the colour is not one of its
-    # search attributes (docs/decisions.md). New projects and every run continued from now on get
-    # `GENERATION`.
+    # search attributes (docs/decisions.md). From generation 2 a rest after the clock alone acted
+    # keeps to the warm rest limit (workflows/project.py, `_rest_due`). New projects and every run
+    # continued from now on get `GENERATION`.
     generation: int = 0
     # Updates answered lately, so that a retry landing on the new run acts once (Temporal
     # deduplicates update ids within a run only).
@@ -167,6 +168,11 @@ class ProjectInput(BaseModel):
         """Written by code that has every patch, which the run then applies without recording them:
         a run continued as new, or an input of generation 1 or later."""
         return self.published or self.generation >= 1
+
+    @property
+    def quiet_clock_rests(self) -> bool:
+        """Whether a rest after the clock alone acted ignores the cold rest limit."""
+        return self.generation >= 2
 
     @property
     def colour_searched(self) -> bool:
