@@ -10,7 +10,15 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.chain import movable, next_move
-from domain.project import COLD_REST_LIMIT, GENERATION, REST_LIMIT, REST_LIMIT_BEFORE, Project, ProjectInput
+from domain.project import (
+    COLD_REST_LIMIT,
+    COLD_REST_LIMIT_BEFORE,
+    GENERATION,
+    REST_LIMIT,
+    REST_LIMIT_BEFORE,
+    Project,
+    ProjectInput,
+)
 from models.db import make_engine, session_factory
 from models.tables import IdempotencyRow
 from settings import Settings
@@ -164,7 +172,7 @@ async def test_a_lost_project_the_clock_alone_moves_rests_in_its_run_until_a_per
                 serial,
                 generation=generation,
                 rest_limit=10_000,
-                cold_rest_limit=COLD_REST_LIMIT,
+                cold_rest_limit=COLD_REST_LIMIT_BEFORE,  # submitted, they rest below it
             )
             for serial, generation in ((8, 1), (9, GENERATION))
         ]
@@ -182,7 +190,7 @@ async def test_a_lost_project_the_clock_alone_moves_rests_in_its_run_until_a_per
         handle = temporal_client.get_workflow_handle(now)
         assert (await handle.describe()).run_id == submitted_runs[now]
         resting = await handle.fetch_history()
-        assert len(resting.events) > COLD_REST_LIMIT
+        assert len(resting.events) > COLD_REST_LIMIT_BEFORE
         old = await temporal_client.get_workflow_handle(before, run_id=submitted_runs[before]).fetch_history()
         assert old.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 
