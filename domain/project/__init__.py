@@ -32,9 +32,10 @@ REST_LIMIT_BEFORE = 20
 # A run going to rest past this many events continues as new when its worker had lost it from its
 # cache and rebuilt it from its history: a worker crowded enough to lose it once will likely lose it
 # again, and its next wake-up then replays a short run (workflows/project.py). From generation 2
-# only at a rest after a person acted, at people's pace: short enough that a project submitted
-# (15 events) starts afresh, so the clock's waves that follow replay runs of a few events.
-COLD_REST_LIMIT = 10
+# only at a rest after a person acted, at people's pace: low enough that a project's first
+# submission starts its new run (the run counts 10 events as it rests, those of the workflow task
+# that acted included), so the clock's waves that follow replay runs of a few events.
+COLD_REST_LIMIT = 8
 # The cold limit of the inputs written before it was lowered (generations 0 and 1).
 COLD_REST_LIMIT_BEFORE = 20
 # The generation of the code that writes a project workflow's input (`ProjectInput.generation`).
