@@ -92,7 +92,11 @@ async def test_project_at_rest_continues_as_new_and_a_retry_acts_once(
     # new one, continued by this code, cleared it as it started.
     searched = (await temporal_client.get_workflow_handle(code, run_id=first_run).describe()).typed_search_attributes
     assert searched.get(COLOUR) is not None
-    assert (await handle.describe()).typed_search_attributes.get(COLOUR) is None
+
+    async def cleared() -> None:  # as the new run's first workflow task completes
+        assert (await handle.describe()).typed_search_attributes.get(COLOUR) is None
+
+    await eventually(cleared, within=10)
 
     # The API lost its record of the answer (it died before writing it): the retry reaches the new run.
     engine = make_engine(settings.database_url)
@@ -191,8 +195,12 @@ async def test_a_lost_project_the_clock_alone_moves_rests_in_its_run_until_a_per
         assert (await handle.describe()).run_id == submitted_runs[now]
         resting = await handle.fetch_history()
         assert len(resting.events) > COLD_REST_LIMIT_BEFORE
-        old = await temporal_client.get_workflow_handle(before, run_id=submitted_runs[before]).fetch_history()
-        assert old.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+
+        async def before_continued() -> None:  # its workflow task may still be completing
+            old = await temporal_client.get_workflow_handle(before, run_id=submitted_runs[before]).fetch_history()
+            assert old.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+
+        await eventually(before_continued, within=10)
 
         r = await api.post(f"/projects/{now}/problems", "owner-a", json={"summary": "材料已补正，请复核"})
         assert r.status_code == 201, r.text
