@@ -147,8 +147,9 @@ class ProjectWorkflow:
 
         From generation 2 a rest after the clock alone acted (a colour, an overdue step, the
         ladder) keeps to the warm limit even when the worker had lost the project: the clock wakes
-        every project due at the same instant, and a new run each would double that wave's work.
-        The new run waits for the next rest after a person acts, at people's pace.
+        every project due at the same instant, and a new run each would add a workflow task and a
+        whole state written to the server for every project of that wave (docs/benchmarks.md,
+        section 4). The new run waits for the next rest after a person acts, at people's pace.
         """
         length = workflow.info().get_current_history_length()
         cold = self.cold and (self.acted_since_rest or not inp.quiet_clock_rests)

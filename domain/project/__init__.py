@@ -33,8 +33,8 @@ REST_LIMIT_BEFORE = 20
 # cache and rebuilt it from its history: a worker crowded enough to lose it once will likely lose it
 # again, and its next wake-up then replays a short run (workflows/project.py). From generation 2
 # only at a rest after a person acted, at people's pace: low enough that a project's first
-# submission starts its new run (the run counts 10 events as it rests, those of the workflow task
-# that acted included), so the clock's waves that follow replay runs of a few events.
+# submission starts its new run (resting after it, the run counts 10 events, up to the start of
+# the workflow task that acted), so the clock's waves that follow replay runs of a few events.
 COLD_REST_LIMIT = 8
 # The cold limit of the inputs written before it was lowered (generations 0 and 1).
 COLD_REST_LIMIT_BEFORE = 20
