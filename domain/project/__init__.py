@@ -36,8 +36,6 @@ REST_LIMIT_BEFORE = 20
 # submission starts its new run (resting after it, the run counts 10 events, up to the start of
 # the workflow task that acted), so the clock's waves that follow replay runs of a few events.
 COLD_REST_LIMIT = 8
-# The cold limit of the inputs written before it was lowered (generations 0 and 1).
-COLD_REST_LIMIT_BEFORE = 20
 # The generation of the code that writes a project workflow's input (`ProjectInput.generation`).
 GENERATION = 2
 # What a new project takes from its creation request as it is.
